@@ -1,0 +1,348 @@
+"""Where the subjects' maps come from: the only module that downloads.
+
+Three sources of the seed example's "left vs right button press" contrast maps:
+
+``"nilearn"``
+    The real Brainomics/Localizer maps through
+    :func:`nilearn.datasets.fetch_localizer_contrasts` (cached files are used offline).
+``"embedded"``
+    A SIMULATED cohort that needs no network: each subject is its own gain times the group
+    map nilearn ships inside its package (NeuroVault image 10426, the same contrast) plus
+    spatially smooth noise, seeded. Always labelled as simulated.
+``"auto"``
+    The real maps when cached or reachable, else the simulated cohort, with a one-line
+    notice saying which and why.
+
+A learner's own maps enter through :func:`load_maps`.
+"""
+
+from dataclasses import dataclass, field
+import glob as _glob
+import os
+from pathlib import Path
+import socket
+
+import numpy as np
+
+from ._images import load_3d_maps, check_same_grid, subject_name
+from ._cohort import simulate_localizer_cohort
+
+CONTRAST = "left vs right button press"
+_CONTRAST_FILE = "LeftVsRightButtonPress"
+_DATASET = "brainomics_localizer"
+_HOST = "osf.io"
+MAX_LOCALIZER_SUBJECTS = 94
+MAX_EMBEDDED_SUBJECTS = 100
+
+
+class DataUnavailableError(ConnectionError):
+    """The real localizer maps are neither cached nor downloadable."""
+
+
+@dataclass
+class GroupMaps:
+    """Subjects' first-level contrast maps, ready for a group analysis.
+
+    Attributes
+    ----------
+    imgs : list of nibabel.Nifti1Image
+        One 3D contrast (effect) map per subject, all on the same grid.
+    subjects : list of str
+        Subject labels, in the order of ``imgs``.
+    source : {"nilearn", "embedded", "user"}
+        Where the maps came from.
+    description : str
+        One line for display; says SIMULATED for the embedded cohort.
+    tmaps : list of nibabel.Nifti1Image or None
+        First-level t-maps when the source has them (the seed example shows these
+        thresholded at t = 2).
+    notice : str
+        Why ``source="auto"`` chose this source ("" otherwise).
+    """
+
+    imgs: list
+    subjects: list
+    source: str
+    description: str
+    tmaps: list = None
+    notice: str = ""
+    paths: list = field(default=None, repr=False)
+
+    @property
+    def n_subjects(self):
+        return len(self.imgs)
+
+    @property
+    def is_simulated(self):
+        return self.source == "embedded"
+
+    def __repr__(self):
+        return f"GroupMaps({self.n_subjects} subjects, source={self.source!r}: {self.description})"
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def load_localizer(n_subjects=16, source="auto", data_dir=None, random_state=0, verbose=1):
+    """Load the seed example's "left vs right button press" maps.
+
+    Parameters
+    ----------
+    n_subjects : int
+        2 .. 94 for the real data, 2 .. 100 for the simulated cohort.
+    source : {"auto", "nilearn", "embedded"}
+        See the module docstring. ``"auto"`` decides within a few seconds when offline.
+    data_dir : str or Path, optional
+        nilearn's data directory (default: ``$NILEARN_DATA`` or ``~/nilearn_data``).
+    random_state : int
+        Seed of the simulated cohort (the same seed gives the same maps).
+    verbose : int
+        0 prints nothing; 1 prints the one-line notice of ``"auto"`` and downloads.
+
+    Returns
+    -------
+    GroupMaps
+    """
+    if source not in ("auto", "nilearn", "embedded"):
+        raise ValueError(
+            f"source must be 'auto', 'nilearn' or 'embedded', got {source!r}."
+        )
+    limit = MAX_EMBEDDED_SUBJECTS if source == "embedded" else MAX_LOCALIZER_SUBJECTS
+    _check_n_subjects(n_subjects, limit)
+    if source == "embedded":
+        return load_embedded(n_subjects, random_state)
+    if source == "nilearn":
+        return _load_nilearn(n_subjects, data_dir, verbose)
+    return _load_auto(n_subjects, data_dir, random_state, verbose)
+
+
+def load_embedded(n_subjects=16, random_state=0):
+    """The SIMULATED cohort built from nilearn's packaged group map (no network)."""
+    _check_n_subjects(n_subjects, MAX_EMBEDDED_SUBJECTS)
+    cohort = simulate_localizer_cohort(n_subjects, random_state)
+    return GroupMaps(
+        imgs=cohort.imgs,
+        subjects=cohort.subjects,
+        source="embedded",
+        description=(
+            f"SIMULATED cohort of {n_subjects} subjects: gain x nilearn's group map of "
+            f"'{CONTRAST}' (NeuroVault 10426) + smooth noise, seed {random_state}"
+        ),
+        tmaps=cohort.tmaps,
+    )
+
+
+def load_maps(paths_or_glob, resample=False, subjects=None):
+    """Load a user's own 3D maps (one per subject), e.g. exported from SPM, FSL or nilearn.
+
+    Parameters
+    ----------
+    paths_or_glob : str, Path, or list of (str, Path or Nifti1Image)
+        A glob pattern such as ``"maps/sub-*_con.nii.gz"`` or a list of files.
+    resample : bool
+        If the maps are on different grids, resample them all onto the first map's grid
+        (continuous interpolation) instead of raising an error.
+    subjects : list of str, optional
+        Labels; default: the file names without extension.
+
+    Returns
+    -------
+    GroupMaps with ``source="user"``.
+    """
+    paths = _expand_paths(paths_or_glob)
+    if len(paths) < 2:
+        raise ValueError(
+            f"a group analysis needs at least 2 maps, got {len(paths)}; add more subjects."
+        )
+    imgs = load_3d_maps(paths)
+    imgs = check_same_grid(imgs, [subject_name(p) for p in paths], resample=resample)
+    if subjects is None:
+        subjects = [subject_name(p) for p in paths]
+    elif len(subjects) != len(imgs):
+        raise ValueError(
+            f"got {len(subjects)} subject labels for {len(imgs)} maps; give one label per map."
+        )
+    return GroupMaps(
+        imgs=imgs,
+        subjects=list(subjects),
+        source="user",
+        description=f"{len(imgs)} maps loaded from {_describe_origin(paths)}",
+        paths=[p if not isinstance(p, (str, Path)) else str(p) for p in paths],
+    )
+
+
+def download_localizer(n_subjects=16, data_dir=None, verbose=1):
+    """Download (or find cached) and verify the real maps; return their :class:`GroupMaps`.
+
+    Used by ``glmteach fetch`` before a class and by Binder's ``postBuild``.
+    """
+    _check_n_subjects(n_subjects, MAX_LOCALIZER_SUBJECTS)
+    return _load_nilearn(n_subjects, data_dir, verbose)
+
+
+def localizer_cache_dir(data_dir=None):
+    """The folder holding a complete cached copy of the maps, or None.
+
+    Looks where nilearn looks (``data_dir``, ``$NILEARN_SHARED_DATA``, ``$NILEARN_DATA``,
+    ``~/nilearn_data``) without creating anything.
+    """
+    return _find_cache(MAX_LOCALIZER_SUBJECTS, data_dir, any_size=True)
+
+
+# ----------------------------------------------------------------------------- nilearn source
+
+
+def _localizer_files(n_subjects):
+    files = ["download", "brainomics_data/participants.tsv",
+             "brainomics_data/phenotype/behavioural.tsv"]
+    for s in range(1, n_subjects + 1):
+        for kind in ("cmaps", "tmaps"):
+            files.append(f"brainomics_data/S{s:02d}/{kind}_{_CONTRAST_FILE}.nii.gz")
+    return files
+
+
+def _find_cache(n_subjects, data_dir, any_size=False):
+    from nilearn.datasets import get_data_dirs
+
+    for root in get_data_dirs(data_dir):
+        folder = Path(root) / _DATASET
+        needed = _localizer_files(1 if any_size else n_subjects)
+        if all((folder / name).is_file() for name in needed):
+            return folder
+    return None
+
+
+def _network_reason(timeout=3.0):
+    """'' when the data host answers, else a short reason (never waits more than timeout)."""
+    try:
+        with socket.create_connection((_HOST, 443), timeout=timeout):
+            return ""
+    except OSError as exc:
+        return f"{_HOST} is unreachable ({exc.strerror or type(exc).__name__})"
+
+
+def _fetch(n_subjects, data_dir, verbose):
+    from nilearn.datasets import fetch_localizer_contrasts
+
+    try:
+        return fetch_localizer_contrasts(
+            [CONTRAST], n_subjects=n_subjects, get_tmaps=True, data_dir=data_dir,
+            verbose=verbose,
+        )
+    except (OSError, ValueError) as exc:  # requests' ConnectionError is an OSError
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "Name or service not known" in reason or "resolve" in reason:
+            reason = f"{_HOST} is unreachable (no network?)"
+        raise DataUnavailableError(
+            f"could not get the localizer maps from nilearn: {reason[:160]}; use "
+            "source='embedded' for the simulated cohort, or run `glmteach fetch` where there "
+            "is internet and copy its nilearn_data folder here (set NILEARN_DATA)."
+        ) from None
+
+
+def _load_nilearn(n_subjects, data_dir, verbose):
+    cached = _find_cache(n_subjects, data_dir)
+    bunch = _fetch(n_subjects, data_dir, verbose if cached is None else 0)
+    cmaps, tmaps = list(bunch["cmaps"]), list(bunch.get("tmaps", []))
+    try:
+        imgs = load_3d_maps(cmaps, cache=True)
+        tmap_imgs = load_3d_maps(tmaps, cache=True) if tmaps else None
+    except ValueError as exc:
+        if "corrupt" not in str(exc):
+            raise
+        imgs, tmap_imgs = _refetch_after_corruption(n_subjects, data_dir, verbose, cmaps + tmaps)
+    subjects = [Path(p).parent.name for p in cmaps]
+    return GroupMaps(
+        imgs=imgs,
+        subjects=subjects,
+        source="nilearn",
+        description=(
+            f"Brainomics/Localizer '{CONTRAST}' contrast maps, {len(imgs)} subjects "
+            "(nilearn.datasets.fetch_localizer_contrasts)"
+        ),
+        tmaps=tmap_imgs,
+        paths=cmaps,
+    )
+
+
+def _refetch_after_corruption(n_subjects, data_dir, verbose, paths):
+    """Move unreadable cached files aside (kept as *.corrupt) and download them again."""
+    moved = []
+    for path in paths:
+        try:
+            load_3d_maps([path], cache=True)
+        except ValueError:
+            os.replace(path, path + ".corrupt")
+            moved.append(path)
+    try:
+        bunch = _fetch(n_subjects, data_dir, verbose)
+    except DataUnavailableError:
+        raise DataUnavailableError(
+            f"cached file {moved[0]} is truncated or corrupt (kept as {Path(moved[0]).name}"
+            ".corrupt) and could not be downloaded again; connect to the internet and run "
+            "`glmteach fetch`, or use source='embedded'."
+        ) from None
+    tmaps = list(bunch.get("tmaps", []))
+    return load_3d_maps(bunch["cmaps"], cache=True), (load_3d_maps(tmaps, cache=True) if tmaps else None)
+
+
+def _load_auto(n_subjects, data_dir, random_state, verbose):
+    if _find_cache(n_subjects, data_dir) is not None:
+        maps = _load_nilearn(n_subjects, data_dir, verbose=0)
+        maps.notice = "glmteach: using the real localizer maps found in nilearn's data cache."
+    else:
+        reason = _network_reason()
+        maps = None
+        if not reason:
+            try:
+                maps = _load_nilearn(n_subjects, data_dir, verbose)
+                maps.notice = f"glmteach: downloaded the real localizer maps from {_HOST}."
+            except DataUnavailableError as exc:
+                reason = str(exc).split(";")[0]
+        if maps is None:
+            maps = load_embedded(n_subjects, random_state)
+            maps.notice = (
+                f"glmteach: using the SIMULATED embedded cohort because the real maps are not "
+                f"cached and {reason}; run `glmteach fetch` online to get them."
+            )
+    if verbose:
+        print(maps.notice)
+    return maps
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _check_n_subjects(n_subjects, limit):
+    if isinstance(n_subjects, bool) or not isinstance(n_subjects, (int, np.integer)):
+        raise ValueError(f"n_subjects must be a whole number, got {n_subjects!r}.")
+    if not 2 <= n_subjects <= limit:
+        raise ValueError(
+            f"n_subjects must be between 2 and {limit} for this source, got {n_subjects}."
+        )
+
+
+def _expand_paths(paths_or_glob):
+    if isinstance(paths_or_glob, (str, Path)):
+        pattern = str(paths_or_glob)
+        if _glob.has_magic(pattern):
+            paths = sorted(_glob.glob(os.path.expanduser(pattern)))
+            if not paths:
+                raise FileNotFoundError(
+                    f"no file matches {pattern!r} (working directory {os.getcwd()}); "
+                    "check the folder and the pattern."
+                )
+            return paths
+        return [pattern]
+    try:
+        return list(paths_or_glob)
+    except TypeError:
+        raise TypeError(
+            "load_maps takes a glob string or a list of NIfTI paths, got "
+            f"{type(paths_or_glob).__name__}."
+        ) from None
+
+
+def _describe_origin(paths):
+    folders = {str(Path(p).parent) for p in paths if isinstance(p, (str, Path))}
+    return folders.pop() if len(folders) == 1 else "several folders"
