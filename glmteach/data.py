@@ -28,7 +28,7 @@ from ._images import load_3d_maps, check_same_grid, subject_name
 from ._cohort import simulate_localizer_cohort
 
 CONTRAST = "left vs right button press"
-_CONTRAST_FILE = "LeftVsRightButtonPress"
+_CONTRAST_FILE = "LeftAuditory&VisualClickVsRightAuditory&VisualClick"  # nilearn's file name
 _DATASET = "brainomics_localizer"
 _HOST = "osf.io"
 MAX_LOCALIZER_SUBJECTS = 94

@@ -7,6 +7,7 @@ works on ``Y``; ``MaskedMaps.to_img`` turns a per-voxel result back into a brain
 """
 
 from dataclasses import dataclass
+import warnings
 
 import nibabel as nib
 import numpy as np
@@ -113,7 +114,7 @@ def mask_maps(maps, smoothing_fwhm=8.0, mask_img=None):
     ref = maps.imgs[0]
     stack = np.stack([np.asarray(img.dataobj, dtype=np.float32) for img in maps.imgs])
     nan_any, nan_all = np.isnan(stack).any(0), np.isnan(stack).all(0)
-    stack[:, nan_any] = 0.0  # smoothing must not spread NaNs (nilearn zeroes them too)
+    stack[np.isnan(stack)] = 0.0  # smoothing must not spread NaNs (nilearn zeroes them too)
     imgs = [nib.Nifti1Image(vol, ref.affine) for vol in stack]
     in_brain = _group_mask(imgs, mask_img, ref)
     mask = in_brain & ~nan_any
@@ -124,7 +125,8 @@ def mask_maps(maps, smoothing_fwhm=8.0, mask_img=None):
             "NaN); check that the maps are not blank, or pass mask_img= with your own mask."
         )
     final_mask = nib.Nifti1Image(mask.astype(np.uint8), ref.affine)
-    masker = NiftiMasker(mask_img=final_mask, smoothing_fwhm=smoothing_fwhm).fit()
+    masker = NiftiMasker(mask_img=final_mask, smoothing_fwhm=smoothing_fwhm,
+                         standardize=None).fit()
     Y = np.ascontiguousarray(masker.transform(imgs), dtype=np.float64)
     voxel = tuple(float(v) for v in np.sqrt((ref.affine[:3, :3] ** 2).sum(0)))
     return MaskedMaps(Y=Y, mask_img=final_mask, masker=masker, mask=mask,
@@ -139,7 +141,10 @@ def _group_mask(imgs, mask_img, ref):
     from nilearn.masking import compute_background_mask
 
     if mask_img is None:
-        return np.asarray(compute_background_mask(mean_img(imgs, copy_header=True)).dataobj) > 0
+        with warnings.catch_warnings():  # an empty mask gets our own, clearer error
+            warnings.simplefilter("ignore")
+            background = compute_background_mask(mean_img(imgs, copy_header=True))
+        return np.asarray(background.dataobj) > 0
     from ._images import load_3d_maps
 
     user = load_3d_maps([mask_img])[0]
