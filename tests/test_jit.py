@@ -23,7 +23,7 @@ def test_raw_numba_cannot_cache_a_function_without_a_file():
 def test_our_decorators_fall_back_quietly(decorator, recwarn):
     compiled = decorator(_function_without_a_file())
     assert compiled(41) == 42
-    assert not [w for w in recwarn if issubclass(w.category, numba.NumbaWarning)]
+    assert not [w for w in recwarn if "cach" in str(w.message).lower()]
 
 
 def test_set_n_jobs():
