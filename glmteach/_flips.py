@@ -15,7 +15,9 @@ Conventions (the ones ``PermutationResult`` documents):
   repeats. ``n_perm`` counts the observed labelling.
 - After flip 0 the order is random in both cases, so that any prefix of the flips is a
   random sample without repeats: the n_perm slider takes prefixes of one big null.
-- The same ``random_state`` gives the same flips, in the same order, everywhere.
+- The same ``random_state`` gives the same flips, in the same order, everywhere; and the
+  flips asked for with a smaller ``n_perm`` are the first ones of any larger ``n_perm``
+  (exact enumeration included), so a null computed once serves every smaller request.
 """
 
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_N_PERM = 1_000_000  # 10**6 flips: more gives no visible gain and costs memory
+_SHUFFLE_ALL_UP_TO = 2 ** 20  # up to here, shuffle every labelling (<= 21 subjects two-sided)
+_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -95,14 +99,12 @@ def sign_flips(n_subjects, n_perm, two_sided=True, random_state=0):
     n_free = n_subjects - 1 if two_sided else n_subjects  # subjects whose sign may change
     n_distinct = n_distinct_flips(n_subjects, two_sided)
     exact = n_perm >= n_distinct
-    if exact:
-        codes = np.concatenate([[0], 1 + rng.permutation(n_distinct - 1)]).astype(np.uint64)
-        bits = _codes_to_bits(codes, n_free)
-    elif n_free <= 62:
-        drawn = 1 + rng.choice(n_distinct - 1, size=n_perm - 1, replace=False)
-        bits = _codes_to_bits(np.concatenate([[0], drawn]).astype(np.uint64), n_free)
+    n_flips = n_distinct if exact else n_perm
+    if n_distinct <= _SHUFFLE_ALL_UP_TO:
+        codes = 1 + rng.permutation(n_distinct - 1)[: n_flips - 1]
+        bits = _codes_to_bits(np.concatenate([[0], codes]).astype(np.uint64), n_free)
     else:
-        bits = _draw_unique_bits(rng, n_perm - 1, n_free)
+        bits = _draw_unique_bits(rng, n_flips - 1, n_free)
     signs = np.ones((bits.shape[0], n_subjects), dtype=np.int8)
     signs[:, n_subjects - n_free:] = 1 - 2 * bits
     return SignFlips(signs=signs, exact=exact, n_distinct=n_distinct, two_sided=two_sided)
@@ -114,13 +116,16 @@ def _codes_to_bits(codes, n_bits):
 
 
 def _draw_unique_bits(rng, n_rows, n_bits):
-    """Rows of random bits, none all-zero (the observed labelling), none repeated."""
+    """Rows of random bits in draw order, none all-zero (observed), none repeated.
+
+    Drawn in fixed-size chunks so that the first k rows do not depend on n_rows.
+    """
     seen = {bytes(n_bits)}
     rows = [np.zeros(n_bits, dtype=np.int8)]
     while len(rows) < n_rows + 1:
-        for row in rng.integers(0, 2, size=(n_rows + 1 - len(rows), n_bits), dtype=np.int8):
+        for row in rng.integers(0, 2, size=(_CHUNK, n_bits), dtype=np.int8):
             key = row.tobytes()
-            if key not in seen:
+            if key not in seen and len(rows) < n_rows + 1:
                 seen.add(key)
                 rows.append(row)
     return np.stack(rows)
