@@ -1,0 +1,105 @@
+"""Small widget helpers shared by the panels: messages, progress, the Panel base class."""
+
+import functools
+import html
+import threading
+
+import ipywidgets as widgets
+
+from .state import LessonState
+
+_STYLES = {
+    "error": "color:#a40000;background:#fdecea;border-left:4px solid #d93025;",
+    "info": "color:#174ea6;background:#e8f0fe;border-left:4px solid #1a73e8;",
+    "warning": "color:#7a4f01;background:#fef7e0;border-left:4px solid #f9ab00;",
+}
+
+
+def message_html(text, kind="info"):
+    """HTML of a one-line message box (``kind``: error, info, warning); '' hides it."""
+    if not text:
+        return ""
+    return (f'<div style="{_STYLES[kind]}padding:4px 8px;margin:2px 0;font-size:13px">'
+            f"{html.escape(text)}</div>")
+
+
+def png_image(width=None):
+    """An empty ``ipywidgets.Image`` for PNG bytes."""
+    layout = widgets.Layout(width=width) if width else widgets.Layout()
+    return widgets.Image(format="png", layout=layout)
+
+
+def drawing(method):
+    """Serialize a panel's redraws: results may arrive from a worker thread while the
+    learner moves a slider (a matplotlib figure must not be drawn from two threads)."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._draw_lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
+class Panel:
+    """One lesson step: a widget observing a :class:`LessonState`.
+
+    Display the panel itself in a notebook cell (``FetchPanel(state)``) or use ``.widget``.
+    ``background=False`` runs long work in the calling thread (tests, scripts).
+    """
+
+    title = ""
+    tasks = ()  # the state tasks this panel starts (their errors are shown here)
+
+    def __init__(self, state=None, background=True):
+        self.state = LessonState() if state is None else state
+        self.background = background
+        self._draw_lock = threading.RLock()
+        self.message = widgets.HTML()
+        self.widget = widgets.VBox(layout=widgets.Layout(width="100%"))
+        self.state.observe(self._on_error, names="error")
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def show(self, text, kind="info"):
+        self.message.value = message_html(text, kind)
+
+    def _on_error(self, change):
+        if change["new"] and self.state.busy in self.tasks:  # errors of this panel's tasks
+            self.show(change["new"], "error")
+
+    def start(self, task, *args):
+        """Run a state task (in a thread when ``background``); say so if refused."""
+        self.show("")
+        busy = self.state.busy
+        if not self.state.start(task, *args, background=self.background):
+            self.show(f"'{busy or task}' is still running: wait for it to finish or press "
+                      "Stop.", "warning")
+            return False
+        return True
+
+
+class ProgressRow:
+    """Progress bar + Stop button that follow the state's running task ``tasks``."""
+
+    def __init__(self, state, tasks, label):
+        self.state, self.tasks = state, tuple(tasks)
+        self.bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description=label,
+                                         layout=widgets.Layout(width="320px"))
+        self.stop_button = widgets.Button(description="Stop", icon="stop",
+                                          layout=widgets.Layout(width="80px"))
+        self.stop_button.on_click(lambda _: state.stop())
+        self.widget = widgets.HBox([self.bar, self.stop_button])
+        state.observe(self._update, names=["busy", "progress"])
+        self._update()
+
+    @property
+    def running(self):
+        return self.state.busy in self.tasks
+
+    def _update(self, change=None):
+        self.stop_button.disabled = not self.running
+        self.bar.bar_style = "info" if self.running else ""
+        if self.running:
+            self.bar.value = max(self.state.progress, 0.02)
+        elif change is not None and change["name"] == "busy":
+            self.bar.value = 1.0 if not self.state.error else 0.0

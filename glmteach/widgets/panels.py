@@ -1,0 +1,469 @@
+"""One panel per lesson step, all observing one :class:`~glmteach.widgets.LessonState`.
+
+Each panel is usable alone in a notebook cell (``FetchPanel(state)``) and exposes its
+controls as attributes (``panel.threshold_slider``...) so that tests and benchmarks can set
+them like a learner does. Pictures are PNG bytes in ``ipywidgets.Image`` widgets, drawn by
+:mod:`glmteach.render` with figures created once and updated in place.
+"""
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+from traitlets import link
+
+from .. import render
+from ._helpers import Panel, ProgressRow, drawing, message_html, png_image
+
+
+def _grid_of(masked):
+    return render.BrainGrid(masked.mask, masked.affine)
+
+
+class FetchPanel(Panel):
+    """Step 1: fetch the subjects' maps and look at each one thresholded at t = 2."""
+
+    title = "1. Fetch the subjects' maps"
+    tasks = ("fetch", "fetch_maps")
+
+    def __init__(self, state=None, background=True):
+        super().__init__(state, background)
+        s = self.state
+        self.source = widgets.Dropdown(options=["auto", "nilearn", "embedded"],
+                                       description="source")
+        self.n_subjects = widgets.IntSlider(min=2, max=40, description="subjects")
+        self.fetch_button = widgets.Button(description="Fetch", icon="download",
+                                           button_style="primary")
+        self.paths = widgets.Text(placeholder="or your own maps: /data/sub-*_con.nii.gz",
+                                  layout=widgets.Layout(width="420px"))
+        self.load_button = widgets.Button(description="Load my maps", icon="folder-open")
+        self.load_button.on_click(lambda _: self.start("fetch_maps", self.paths.value))
+        self.progress = ProgressRow(s, ["fetch", "fetch_maps"], "loading")
+        self.threshold_slider = widgets.FloatSlider(min=0.0, max=6.0, step=0.1,
+                                                    description="show |t| >",
+                                                    readout_format=".1f")
+        self.origin = widgets.HTML()
+        self.image = png_image()
+        link((s, "source"), (self.source, "value"))
+        link((s, "n_subjects"), (self.n_subjects, "value"))
+        link((s, "display_threshold"), (self.threshold_slider, "value"))
+        self.fetch_button.on_click(lambda _: self.start("fetch"))
+        s.observe(self._on_busy, names="busy")
+        s.observe(self._on_maps, names="maps")
+        s.observe(self._on_threshold, names="display_threshold")
+        self.widget.children = [
+            widgets.HBox([self.source, self.n_subjects, self.fetch_button]),
+            widgets.HBox([self.paths, self.load_button]),
+            self.progress.widget, self.message, self.origin, self.threshold_slider, self.image]
+        self.figure = None
+        self._on_maps()
+
+    def _on_busy(self, change):
+        self.fetch_button.disabled = self.load_button.disabled = bool(change["new"])
+
+    @drawing
+    def _on_maps(self, change=None):
+        maps = self.state.maps
+        if maps is None:
+            self.origin.value = "<i>Press Fetch to load the maps.</i>"
+            return
+        kind = "warning" if maps.is_simulated else "info"
+        origin = ("SIMULATED data (no download needed): " if maps.is_simulated
+                  else f"Real data ({maps.source}): ")
+        notice = f" {maps.notice}" if getattr(maps, "notice", "") else ""
+        self.origin.value = message_html(origin + maps.description + notice, kind)
+        imgs, unit = (maps.tmaps, "t") if maps.tmaps is not None else (maps.imgs, "value")
+        grid = render.BrainGrid.from_img(_mean_abs_img(imgs))
+        volumes = [grid.canonical(np.nan_to_num(np.asarray(img.dataobj, dtype=np.float32)))
+                   for img in imgs]
+        vmax = float(np.percentile(np.abs(np.concatenate([v[grid.mask] for v in volumes])),
+                                   99.5))
+        self.figure = render.GlassBrainFigure(
+            grid, maps.subjects, display_mode="z", n_cols=min(4, len(imgs)),
+            vmax=_nice(vmax), colorbar_label=unit, panel_height=1.35)
+        for name, volume in zip(maps.subjects, volumes):
+            self.figure.set_volume(name, volume)
+        self.threshold_slider.description = f"show |{unit}| >"
+        self._on_threshold()
+
+    @drawing
+    def _on_threshold(self, change=None):
+        if self.figure is None:
+            return
+        self.figure.set_threshold(self.state.display_threshold)
+        self.image.value = self.figure.to_png()
+
+
+def _mean_abs_img(imgs):
+    """An image whose non-zero voxels are those of any map (the grid's value support)."""
+    import nibabel as nib
+
+    support = sum(np.abs(np.nan_to_num(np.asarray(img.dataobj, dtype=np.float32)))
+                  for img in imgs)
+    return nib.Nifti1Image(support, imgs[0].affine)
+
+
+def _nice(value):
+    """Round a colour-scale maximum up to 1, 2, 2.5 or 5 x 10^k."""
+    if not np.isfinite(value) or value <= 0:
+        return 1.0
+    exponent = 10.0 ** np.floor(np.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * exponent:
+            return float(step * exponent)
+
+
+class MaskPanel(Panel):
+    """Step 2: smoothing and the group mask over the MNI template."""
+
+    title = "2. Mask and smooth"
+    tasks = ("remask",)
+
+    def __init__(self, state=None, background=True):
+        super().__init__(state, background)
+        s = self.state
+        self.smoothing_slider = widgets.FloatSlider(min=0.0, max=16.0, step=1.0,
+                                                    description="FWHM (mm)",
+                                                    continuous_update=False)
+        self.progress = ProgressRow(s, ["remask"], "masking")
+        self.count = widgets.HTML()
+        self.mask_image, self.subject_image = png_image(), png_image()
+        link((s, "smoothing_fwhm"), (self.smoothing_slider, "value"))
+        s.observe(self._on_smoothing, names="smoothing_fwhm")
+        s.observe(self._on_masked, names="masked")
+        self.widget.children = [self.smoothing_slider, self.progress.widget, self.message,
+                                self.count, self.mask_image, self.subject_image]
+        self._mask_figure = self._subject_figure = None
+        self._on_masked()
+
+    def _on_smoothing(self, change):
+        if self.state.maps is not None:
+            self.start("remask")
+
+    @drawing
+    def _on_masked(self, change=None):
+        masked = self.state.masked
+        if masked is None:
+            self.count.value = "<i>No mask yet: fetch the maps first.</i>"
+            return
+        grid = _grid_of(masked)
+        self.count.value = (f"<b>{masked.n_voxels:,}</b> voxels in the group mask "
+                            f"(= {masked.n_voxels:,} tests). {html.escape(masked.summary())}")
+        if self._mask_figure is None:
+            self._mask_figure = render.MaskFigure(grid)
+        else:
+            self._mask_figure.set_mask(grid)
+        self.mask_image.value = self._mask_figure.to_png()
+        first = masked.Y[0]
+        figure = render.GlassBrainFigure(
+            grid, [f"{masked.subjects[0]} after smoothing (FWHM "
+                   f"{masked.smoothing_fwhm or 0:g} mm)"],
+            vmax=_nice(np.percentile(np.abs(first), 99)), colorbar_label="effect")
+        figure.set_values(figure.names[0], first)
+        self._subject_figure = figure
+        self.subject_image.value = figure.to_png()
+
+
+class TTestPanel(Panel):
+    """Step 3: the voxelwise one-sample t-test at an uncorrected threshold."""
+
+    title = "3. One-sample t-test"
+
+    def __init__(self, state=None, background=True):
+        super().__init__(state, background)
+        s = self.state
+        self.p_slider = widgets.FloatLogSlider(base=10, min=-6, max=-1, step=0.1,
+                                               description="p <", readout_format=".1e")
+        self.count = widgets.HTML()
+        self.map_image, self.hist_image = png_image(), png_image()
+        link((s, "p_threshold"), (self.p_slider, "value"))
+        s.observe(self._on_ttest, names="ttest")
+        s.observe(self._on_threshold, names="p_threshold")
+        self.widget.children = [self.p_slider, self.message, self.count, self.map_image,
+                                self.hist_image]
+        self._map = self._hist = None
+        self._on_ttest()
+
+    @drawing
+    def _on_ttest(self, change=None):
+        tt, masked = self.state.ttest, self.state.masked
+        if tt is None:
+            self.count.value = "<i>No t-test yet: fetch the maps first.</i>"
+            self._map = None
+            return
+        self._map = render.GlassBrainFigure(
+            _grid_of(masked), ["z map (one-sample t-test)"],
+            vmax=_nice(np.percentile(np.abs(tt.z), 99.9)), colorbar_label="z")
+        self._map.set_values(self._map.names[0], tt.z)
+        self._hist = _t_histogram(tt)
+        self._on_threshold()
+
+    @drawing
+    def _on_threshold(self, change=None):
+        if self._map is None:
+            return
+        survivors, t_threshold, z_threshold = self.state.uncorrected()
+        n, p = int(survivors.sum()), self.state.p_threshold
+        self._map.set_threshold(z_threshold)
+        self._map.set_title(self._map.names[0], f"z map, uncorrected p < {p:.1e} "
+                                                f"(|z| > {z_threshold:.2f})")
+        self._hist.set_line("threshold", [-t_threshold, t_threshold])
+        self._hist.set_title(f"t values of {survivors.size:,} voxels; |t| > "
+                             f"{t_threshold:.2f} is p < {p:.1e}")
+        self.count.value = (
+            f"<b>{n:,}</b> voxels with uncorrected p < {p:.1e} (|t| > {t_threshold:.2f}, "
+            f"df = {self.state.ttest.df:g}). If no voxel had an effect, about "
+            f"<b>{p * survivors.size:,.1f}</b> would pass by chance.")
+        self.map_image.value = self._map.to_png()
+        self.hist_image.value = self._hist.to_png()
+
+
+def _t_histogram(tt):
+    from scipy import stats
+
+    hist = render.HistogramFigure(
+        {"threshold": dict(color="tab:red", linestyle="--"),
+         f"null t({tt.df:g}) density": dict(color="k", linestyle=":")}, "t")
+    limit = max(np.abs(tt.t).max(), stats.t.isf(0.5e-6, tt.df)) * 1.05
+    counts, edges = np.histogram(tt.t, bins=120, range=(-limit, limit))
+    centres = (edges[:-1] + edges[1:]) / 2
+    expected = tt.t.size * stats.t.pdf(centres, tt.df) * (edges[1] - edges[0])
+    hist.set_counts(counts, edges, ylim=(0, 1.1 * max(counts.max(), expected.max())))
+    hist.set_curve(f"null t({tt.df:g}) density", centres, expected)
+    return hist
+
+
+_LINE_STYLES = {
+    "bonferroni": dict(color="tab:purple", linestyle="--"),
+    "rft": dict(color="tab:orange", linestyle="-."),
+    "permutation": dict(color="tab:green", linestyle="-"),
+}
+
+CLUSTER_METHODS = ("size", "tfce")  # see _methods.METHODS
+_LINE_LABELS = {"bonferroni": "Bonferroni threshold", "rft": "RFT threshold",
+                "permutation": "permutation threshold"}
+
+
+class ComparisonPanel(Panel):
+    """Step 4: Bonferroni and random field theory against sign-flip permutation max-t.
+
+    The permutation null is computed once at ``state.n_perm_max`` flips (all of them when
+    the cohort allows: 16 subjects give 32,768); the n_perm slider takes prefixes, the alpha
+    slider only moves thresholds: neither recomputes a statistic.
+    """
+
+    title = "4. Parametric vs permutation"
+    tasks = ("permute",)
+
+    def __init__(self, state=None, background=True):
+        super().__init__(state, background)
+        s = self.state
+        self.alpha_slider = widgets.FloatSlider(min=0.01, max=0.20, step=0.01,
+                                                description="alpha", readout_format=".2f")
+        self.alpha_text = widgets.HTML()
+        self.n_perm_slider = widgets.SelectionSlider(options=[("10,000", 10000)],
+                                                     description="n_perm",
+                                                     layout=widgets.Layout(width="420px"))
+        self.run_button = widgets.Button(description="Run permutations", icon="play",
+                                         button_style="primary",
+                                         layout=widgets.Layout(width="180px"))
+        self.clusters_box = widgets.Checkbox(
+            description="also cluster size and TFCE (1,000 flips, slower)", indent=False,
+            value=any(m in s.methods for m in CLUSTER_METHODS))
+        self.clusters_box.observe(self._on_clusters_box, names="value")
+        self.progress = ProgressRow(s, ["permute"], "flips")
+        self.maps_image, self.null_image = png_image(), png_image()
+        self.table = widgets.HTML()
+        link((s, "alpha"), (self.alpha_slider, "value"))
+        self.run_button.on_click(lambda _: self.start("permute"))
+        self.n_perm_slider.observe(self._on_n_perm_slider, names="value")
+        s.observe(self._on_results, names=["ttest", "permutation", "clusters", "methods"])
+        s.observe(self._on_settings, names=["alpha", "n_perm"])
+        s.observe(self._on_busy, names="busy")
+        self.widget.children = [
+            widgets.HBox([self.alpha_slider, self.alpha_text]),
+            widgets.HBox([self.n_perm_slider, self.run_button]), self.clusters_box,
+            self.progress.widget,
+            self.message,
+            widgets.HBox([self.maps_image, self.null_image],  # wraps on narrow screens
+                         layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
+            self.table]
+        self._maps = self._null = None
+        self._syncing = False
+        self._on_results()
+
+    # -------------------------------------------------------------- events
+    def _on_busy(self, change):
+        self.run_button.disabled = bool(change["new"])
+
+    def _on_clusters_box(self, change):
+        base = [m for m in self.state.methods if m not in CLUSTER_METHODS]
+        self.state.methods = base + (list(CLUSTER_METHODS) if change["new"] else [])
+
+    def _on_n_perm_slider(self, change):
+        if not self._syncing:
+            self.state.n_perm = int(change["new"])
+
+    @drawing
+    def _on_results(self, change=None):
+        s = self.state
+        if s.ttest is None:
+            self._maps = None
+            self.table.value = "<i>No t-test yet: fetch the maps first.</i>"
+            return
+        self._sync_n_perm_options()
+        labels = [f"{m}" for m in s.methods]
+        self._maps = render.GlassBrainFigure(
+            _grid_of(s.masked), labels, n_cols=len(labels), signed=False, vmax=3.0,
+            panel_height=1.6, stack="column", title_lines=2,
+            colorbar_label="-log10 corrected p")
+        self._null = _null_histogram(s)
+        self._values_for, self._null_drawn = {}, None
+        self._on_settings()
+
+    def _sync_n_perm_options(self):
+        s = self.state
+        options = s.n_perm_options()
+        values = [v for _, v in options]
+        wanted = s.effective_n_perm()
+        if wanted not in values:
+            wanted = min(values, key=lambda v: abs(np.log(v / wanted)))
+        self._syncing = True  # the slider's own events must not redraw half-built figures
+        try:
+            self.n_perm_slider.options = options
+            self.n_perm_slider.value = wanted
+        finally:
+            self._syncing = False
+        s.n_perm = wanted
+
+    @drawing
+    def _on_settings(self, change=None):
+        if self._maps is None:
+            return
+        s = self.state
+        alpha, n_perm = s.alpha, s.effective_n_perm()
+        if self.n_perm_slider.value != n_perm and n_perm in [v for _, v in
+                                                             self.n_perm_slider.options]:
+            self.n_perm_slider.value = n_perm
+        self.alpha_text.value = f"<b>FWER &lt; {alpha:.0%}</b>: show -log10 p &gt; " \
+                                f"{-np.log10(alpha):.2f}"
+        results = s.comparison(alpha=alpha, n_perm=n_perm)
+        self._draw_maps(results, alpha)
+        self._draw_null(results, alpha, n_perm)
+        self.table.value = comparison_table(s, results, alpha, n_perm)
+        self.maps_image.value = self._maps.to_png()
+        self.null_image.value = self._null.to_png()
+
+    # -------------------------------------------------------------- drawing
+    def _draw_maps(self, results, alpha):
+        from ._methods import METHODS
+
+        for name in self.state.methods:
+            result = results.get(name)
+            label = METHODS[name].label
+            if result is None:
+                self._maps.set_title(name, f"{label}\npress Run permutations")
+                continue
+            if self._values_for.get(name) is not result.neg_log10_p:
+                self._maps.set_values(name, result.neg_log10_p)
+                self._values_for[name] = result.neg_log10_p
+            above = (f", |t| > {result.threshold:.2f}" if np.isfinite(result.threshold)
+                     else "")
+            self._maps.set_title(name, f"{label}\n{result.n_survivors:,} voxels{above}")
+        self._maps.set_threshold(-np.log10(alpha))
+
+    def _draw_null(self, results, alpha, n_perm):
+        perm = self.state.permutation
+        if perm is not None and self._null_drawn != (perm, n_perm):
+            self._null_drawn = (perm, n_perm)  # bars change with n_perm only
+            null = np.abs(perm.max_null[:n_perm])
+            counts, _ = np.histogram(null, bins=self._null.edges)
+            # fractions on a fixed y range: a new n_perm only redraws the bars
+            self._null.set_counts(counts / n_perm, self._null.edges, ylim=self._null.ylim)
+            self._null.set_line("observed max |t|", [abs(perm.max_null[0])])
+            self._null.set_title(f"max |t| of {n_perm:,} sign flips (flip 0 = observed)")
+        for name in _LINE_STYLES:
+            result = results.get(name)
+            self._null.set_line(_LINE_LABELS[name],
+                                [result.threshold] if result is not None else [])
+        perm_result = results.get("permutation")
+        if perm_result is not None:
+            self._null.set_band(*perm_result.interval)
+
+
+def _null_histogram(state):
+    """The max-|t| null histogram with the methods' thresholds (x range fixed per data)."""
+    from scipy import stats
+
+    lines = {_LINE_LABELS[name]: style for name, style in _LINE_STYLES.items()}
+    lines["observed max |t|"] = dict(color="k", linestyle=":")
+    hist = render.HistogramFigure(lines, "max |t| over the brain", size=(7.4, 2.6),
+                                  band_label="permutation threshold:\n95% Monte-Carlo interval")
+    tt = state.ttest
+    bonferroni_top = stats.t.isf(0.005 / tt.t.size, tt.df)  # alpha = 0.01 two-sided
+    top = max(bonferroni_top, np.abs(tt.t).max())
+    if state.permutation is not None:  # the far tail (flips near the observed) is cut
+        top = max(top, np.quantile(np.abs(state.permutation.max_null), 0.995))
+    hist.edges = np.linspace(0.0, top * 1.05, 81)
+    hist.ylim = (0.0, 0.1)
+    if state.permutation is not None:
+        counts, _ = np.histogram(np.abs(state.permutation.max_null), bins=hist.edges)
+        hist.ylim = (0.0, 1.5 * counts.max() / counts.sum())
+    hist.set_ylabel("fraction of flips")
+    hist.set_counts(np.zeros(80), hist.edges, ylim=hist.ylim)
+    hist.set_title("max |t| null: press Run permutations")
+    return hist
+
+
+def comparison_table(state, results, alpha, n_perm):
+    """HTML table: method, |t| threshold, survivors, smallest corrected p (+/- MC error)."""
+    from ._methods import METHODS
+
+    rows = []
+    for name in state.methods:
+        result = results.get(name)
+        if result is None:
+            rows.append(f"<tr><td>{METHODS[name].label}</td><td colspan=4>"
+                        "<i>press Run permutations</i></td></tr>")
+            continue
+        threshold = f"{result.threshold:.2f}" if np.isfinite(result.threshold) else "-"
+        if result.interval is not None:
+            threshold += f" [{result.interval[0]:.2f}, {result.interval[1]:.2f}]"
+        p = f"{result.min_p:.2g}"
+        if result.min_p_error is not None:
+            p += f" &plusmn; {result.min_p_error:.1g}"
+        rows.append(f"<tr><td>{result.label}</td><td>{threshold}</td>"
+                    f"<td><b>{result.n_survivors:,}</b></td><td>{p}</td>"
+                    f"<td>{html.escape(result.note)}</td></tr>")
+    head = ("<tr><th>method</th><th>|t| threshold</th><th>voxels surviving</th>"
+            "<th>smallest corrected p</th><th>notes</th></tr>")
+    style = ("<style>.gt-table td,.gt-table th{padding:2px 10px;text-align:left}"
+             "</style>")
+    return (f"{style}<table class='gt-table'>{head}{''.join(rows)}</table>"
+            f"<div style='font-size:12px'>{_why_they_differ(state, results, alpha)}</div>")
+
+
+def _why_they_differ(state, results, alpha):
+    n_voxels = state.ttest.t.size
+    text = (f"FWER &lt; {alpha:.0%}. Bonferroni treats the {n_voxels:,} voxels as "
+            "independent tests.")
+    field = state.field
+    if field is not None:
+        text += (f" Smooth data are not independent: random field theory estimates a "
+                 f"smoothness of {_fwhm_text(field.fwhm_mm)} mm, i.e. about "
+                 f"{field.n_resels:,.0f} resels (resolution elements), so it can use a "
+                 "lower threshold.")
+        rft, bonferroni = results.get("rft"), results.get("bonferroni")
+        if rft is not None and bonferroni is not None and \
+                rft.threshold > 0.95 * bonferroni.threshold:
+            text += (f" Here the two are close: with few degrees of freedom (df = "
+                     f"{state.ttest.df:g}) random field theory is known to be conservative.")
+    if "permutation" in results:
+        text += (" Permutation max-t makes no assumption on smoothness: its threshold is "
+                 "the (1 - alpha) quantile of the max-|t| null; &plusmn; is the Monte-Carlo "
+                 "error sqrt(p(1-p)/n_perm).")
+    return text
+
+
+def _fwhm_text(fwhm):
+    return " x ".join(f"{v:.1f}" for v in np.atleast_1d(fwhm))

@@ -1,0 +1,146 @@
+"""Fast glass-brain pictures: orientation, signed MIPs, in-place updates, PNG output."""
+
+from io import BytesIO
+
+import nibabel as nib
+import numpy as np
+import pytest
+from PIL import Image
+
+from glmteach import render
+
+AFFINE_LAS = np.array([[-3.0, 0, 0, 78], [0, 3, 0, -112], [0, 0, 3, -50], [0, 0, 0, 1]])
+SHAPE = (20, 24, 18)
+
+
+def _brain(shape=SHAPE):
+    grid = np.indices(shape).astype(float)
+    centre = (np.array(shape) - 1) / 2
+    return (((grid - centre[:, None, None, None]) / (centre[:, None, None, None] + 0.5)) ** 2
+            ).sum(0) < 1
+
+
+def _world_x(affine, shape):
+    """World x (mm) of every voxel, shape ``shape``."""
+    ijk = np.indices(shape).reshape(3, -1).T
+    return (ijk @ affine[:3, :3].T + affine[:3, 3])[:, 0].reshape(shape)
+
+
+def _lateral_volume(affine, shape=SHAPE):
+    """+5 in the right hemisphere (x > 0 mm), -5 in the left one, inside the brain."""
+    brain = _brain(shape)
+    x = _world_x(affine, shape)
+    return brain, np.where(brain, np.where(x > 8, 5.0, np.where(x < -8, -5.0, 0.0)), 0.0)
+
+
+def _pixels(png):
+    return np.asarray(Image.open(BytesIO(png)).convert("RGB")).astype(int)
+
+
+@pytest.mark.parametrize("affine", [AFFINE_LAS, np.diag([2.0, 2.5, 3.0, 1.0])])
+def test_canonical_matches_nibabel(affine):
+    data = np.random.default_rng(0).standard_normal(SHAPE)
+    grid = render.BrainGrid(_brain(), affine, outline=_brain())
+    expected = nib.as_closest_canonical(nib.Nifti1Image(data, affine)).get_fdata()
+    np.testing.assert_array_equal(grid.canonical(data), expected)
+
+
+def test_volume_puts_values_where_nilearn_order_says():
+    brain = _brain()
+    values = np.random.default_rng(1).standard_normal(brain.sum())
+    grid = render.BrainGrid(brain, AFFINE_LAS, outline=brain)
+    original = np.zeros(SHAPE)
+    original[brain] = values  # nilearn's order: C-order of np.nonzero(mask)
+    np.testing.assert_allclose(grid.volume(values), grid.canonical(original), rtol=1e-6)
+
+
+def test_signed_mip_against_brute_force():
+    volume = np.random.default_rng(2).standard_normal((5, 6, 7))
+    for axis in range(3):
+        moved = np.moveaxis(volume, axis, -1)
+        expected = np.empty(moved.shape[:2])
+        for i in range(moved.shape[0]):
+            for j in range(moved.shape[1]):
+                ray = moved[i, j]
+                expected[i, j] = ray[np.argmax(np.abs(ray))]
+        np.testing.assert_allclose(render.signed_mip(volume, axis), expected, rtol=1e-6)
+        np.testing.assert_allclose(render.signed_mip(volume, axis, signed=False),
+                                   volume.max(axis=axis), rtol=1e-6)
+
+
+def _hemisphere_colours(figure, png, view):
+    """Mean (red - blue) of coloured pixels in the left and right halves of one view."""
+    ax = figure._images[figure.names[0], view].axes
+    x0, y0, x1, y1 = ax.get_window_extent().extents.round().astype(int)
+    height = figure.fig.canvas.get_width_height()[1]
+    pixels = _pixels(png)[height - y1:height - y0, x0:x1]
+    warmth = pixels[..., 0] - pixels[..., 2]
+    middle = pixels.shape[1] // 2
+    return warmth[:, :middle].mean(), warmth[:, middle:].mean()
+
+
+@pytest.mark.parametrize("affine", [AFFINE_LAS, np.diag([3.0, 3.0, 3.0, 1.0])])
+@pytest.mark.parametrize("view", ["y", "z"])
+def test_right_hemisphere_is_on_the_right_and_red(affine, view):
+    affine = affine.copy()
+    affine[:3, 3] = -affine[:3, :3] @ ((np.array(SHAPE) - 1) / 2)  # centre the brain at 0
+    brain, volume = _lateral_volume(affine)
+    grid = render.BrainGrid(brain, affine, outline=brain)
+    figure = render.GlassBrainFigure(grid, ["map"], vmax=6.0)
+    figure.set_values("map", volume[brain])
+    left, right = _hemisphere_colours(figure, figure.to_png(), view)
+    assert right > 20 and left < -20  # red (warm) on the right, blue (cold) on the left
+
+
+def test_threshold_changes_picture_and_blitting_matches_full_redraw():
+    brain = _brain()
+    rng = np.random.default_rng(3)
+    grid = render.BrainGrid(brain, AFFINE_LAS, outline=brain)
+    figure = render.GlassBrainFigure(grid, ["a", "b"], n_cols=2, colorbar_label="z")
+    figure.set_values("a", rng.standard_normal(brain.sum()) * 2)
+    figure.set_values("b", rng.standard_normal(brain.sum()) * 2)
+    low = figure.to_png()
+    figure.set_threshold(3.0)
+    high = figure.to_png()  # blitted: only the images were redrawn
+    assert low != high
+    figure.invalidate()
+    full = figure.to_png()  # everything drawn again
+    np.testing.assert_array_equal(_pixels(high), _pixels(full))
+    coloured = lambda png: (np.ptp(_pixels(png), axis=-1) > 60).sum()
+    assert coloured(high) < coloured(low)
+
+
+def test_histogram_lines_and_band_move():
+    hist = render.HistogramFigure({"thr": dict(color="r")}, "t", band_label="band")
+    counts, edges = np.histogram(np.random.default_rng(4).standard_normal(1000), 30)
+    hist.set_counts(counts, edges)
+    hist.set_line("thr", [-2, 2])
+    hist.set_band(1.5, 2.5)
+    first = hist.to_png()
+    hist.set_line("thr", [-3, 3])
+    assert hist.to_png() != first
+    x, _ = hist._lines["thr"].get_data()
+    assert [v for v in x if np.isfinite(v)] == [-3, -3, 3, 3]
+
+
+def test_bad_inputs_say_what_to_do():
+    with pytest.raises(ValueError, match="non-empty 3D"):
+        render.BrainGrid(np.zeros(SHAPE, bool), AFFINE_LAS)
+    grid = render.BrainGrid(_brain(), AFFINE_LAS, outline=_brain())
+    with pytest.raises(ValueError, match="one value per mask voxel"):
+        grid.volume(np.ones(3))
+    with pytest.raises(ValueError, match="at least one panel"):
+        render.GlassBrainFigure(grid, [])
+
+
+def test_mask_figure_and_static_glass_brain(tmp_path):
+    brain, volume = _lateral_volume(AFFINE_LAS)
+    grid = render.BrainGrid(brain, AFFINE_LAS, outline=brain)
+    png = render.MaskFigure(grid, template=np.where(brain, 1.0, 0.0)).to_png()
+    pixels = _pixels(png)
+    reddish = (pixels[..., 0] - pixels[..., 2]) > 60
+    assert reddish.mean() > 0.05  # the mask is drawn in red over the (grey) template
+    out = tmp_path / "glass.png"
+    render.static_glass_brain(nib.Nifti1Image(volume, AFFINE_LAS), threshold=1.0,
+                              output_file=out)
+    assert Image.open(out).size[0] > 100
