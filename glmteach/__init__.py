@@ -28,6 +28,17 @@ _API = {
     "glm_ttest": "glm",
     "PermutationResult": "permutation",
     "permutation_test": "permutation",
+    "Correction": "corrections",
+    "correct": "corrections",
+    "bonferroni_threshold": "corrections",
+    "RandomField": "corrections",
+    "random_field": "corrections",
+    "ClusterResult": "clusters",
+    "cluster_permutation_test": "clusters",
+    "run_null_world": "nullworld",
+    "NullWorldResult": "nullworld",
+    "simulate_null_cohort": "nullworld",
+    "FlipExplainer": "explainer",
 }
 
 __all__ = sorted(_API)
