@@ -204,7 +204,11 @@ class RandomField:
         return np.clip(np.where(u <= u_peak, p_peak, p), 0.0, 1.0)
 
     def threshold(self, alpha=0.05, df=None, two_sided=True):
-        """``|t|`` (two-sided) or ``t`` with RFT FWER p equal to ``alpha``."""
+        """``|t|`` (two-sided) or ``t`` with RFT FWER p equal to ``alpha``.
+
+        ``inf`` when no statistic reaches ``alpha``: with 4 subjects or fewer (df <= 3)
+        the expected Euler characteristic of a t field does not fall to zero.
+        """
         if df is None or not df > 0:
             raise ValueError(f"df must be positive, got {df!r}; pass the t-test's tt.df.")
         if not 0 < alpha < 1:
@@ -215,6 +219,9 @@ class RandomField:
         hi = max(2.0 * u_peak, 10.0)
         while self.corrected_p(hi, df, two_sided) > alpha and hi < 1e6:
             hi *= 2.0
+        if self.corrected_p(hi, df, two_sided) > alpha:
+            # df <= 3: the EC density of the t field does not decay, so no t reaches alpha
+            return np.inf
         return float(optimize.brentq(
             lambda u: float(self.corrected_p(u, df, two_sided)) - alpha, u_peak, hi,
             xtol=1e-10))

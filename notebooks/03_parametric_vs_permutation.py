@@ -69,7 +69,7 @@ results = state.comparison(alpha=0.05)
 # %% [markdown]
 # ## Question
 #
-# Which threshold is the highest (the most conservative) on these data? Choices:
+# Which threshold is the lowest (it finds the most voxels) on these data? Choices:
 # `"Bonferroni"`, `"Random field theory"`, `"Permutation max-t"`.
 
 # %%

@@ -207,3 +207,15 @@ def test_fwer_calibration_on_null_smooth_noise():
     low, high = mean_thresholds[1.5], mean_thresholds[6.0]
     assert low["rft"] > 1.05 * low["permutation"]
     assert abs(high["rft"] / high["permutation"] - 1) < 0.10
+
+
+def test_rft_with_too_few_subjects_has_no_finite_threshold():
+    """df = 3: E[EC] tends to a positive constant, so RFT cannot control alpha at any t."""
+    from glmteach.corrections import RandomField, ec_densities
+
+    assert ec_densities(1e4, 3.0)[3] > 0.01  # the density does not decay (closed form)
+    field = RandomField(fwhm_vox=np.array([3.0, 3, 3]), fwhm_mm=np.array([9.0, 9, 9]),
+                        resels=np.array([1.0, 10.0, 50.0, 100.0]), n_voxels=5000,
+                        df_residuals=3.0)
+    assert field.threshold(0.05, df=3.0) == np.inf
+    assert np.isfinite(field.threshold(0.05, df=10.0))

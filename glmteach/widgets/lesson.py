@@ -65,13 +65,13 @@ STEPS = [
             "Bonferroni assumes independent voxels, random field theory models their "
             "smoothness, and sign-flip permutations build the max-|t| null from the data "
             "themselves (16 subjects give 2^15 = 32,768 distinct flips)."),
-        "question": "Which threshold is the highest (most conservative) here?",
+        "question": "Which threshold is the lowest (finds the most voxels) here?",
         "choices": ["Bonferroni", "Random field theory", "Permutation max-t"],
-        "answer": 0,
-        "why": {1: "Look at the table: RFT's threshold is lower because smooth data have "
-                   "fewer independent resels than voxels.",
-                2: "The permutation threshold adapts to the smoothness, so it is below "
-                   "Bonferroni's on smooth data."},
+        "answer": 2,
+        "why": {0: "Bonferroni counts every voxel as an independent test; on smooth data "
+                   "that is far more tests than there really are, so its threshold is high.",
+                1: "Random field theory models the smoothness, but with df = 15 it is known "
+                   "to be conservative: compare its line with the permutation one."},
     },
 ]
 
@@ -122,10 +122,11 @@ def _check(step, answer, state):
     try:
         value = float(str(answer).replace(",", "").strip())
     except ValueError:
-        return False, f"Type a number (e.g. {expected:,.0f})."
+        return False, "Type a number (digits, e.g. 1234)."
     if abs(value - expected) <= step.get("tolerance", 0.01) * max(abs(expected), 1.0):
         return True, f"Right: {expected:,.4g}."
-    return False, f"Not quite: the panel gives {expected:,.4g}; look again at its text."
+    direction = "high" if value > expected else "low"
+    return False, f"Not quite: {value:,.4g} is too {direction}; look again at the panel's text."
 
 
 class Lesson:
