@@ -16,8 +16,9 @@ import numpy as np
 from scipy import stats
 
 from . import _jit
-from ._flips import check_n_perm, sign_flips
+from ._flips import sign_flips
 from ._kernels import clusters as _k
+from ._nulls import MaxNull
 from .glm import check_Y
 
 CONNECTIVITIES = {6: 1, 18: 2, 26: 3}  # neighbours -> max |offset| sum (faces, edges, corners)
@@ -68,6 +69,13 @@ class ClusterResult:
     mask: np.ndarray
     affine: np.ndarray
 
+    def __post_init__(self):
+        nulls = {"size": MaxNull(self.max_size_null, self.exact),
+                 "mass": MaxNull(self.max_mass_null, self.exact)}
+        if self.max_tfce_null is not None:
+            nulls["tfce"] = MaxNull(self.max_tfce_null, self.exact)
+        object.__setattr__(self, "_nulls", nulls)
+
     @property
     def n_flips(self):
         return self.max_size_null.shape[0]
@@ -93,14 +101,32 @@ class ClusterResult:
         """
         null, observed = self._kind(kind)
         p = np.ones(self.n_clusters + 1)
-        p[1:] = _fwer_p(observed, self._prefix(null, n_perm))
+        p[1:] = null.corrected_p(observed, n_perm)
         return p[self.labels]
+
+    def cluster_p_error(self, kind="size", n_perm=None):
+        """Monte-Carlo standard error of :meth:`cluster_p` (0 outside clusters)."""
+        null, observed = self._kind(kind)
+        error = np.zeros(self.n_clusters + 1)
+        error[1:] = null.p_error(observed, n_perm)
+        return error[self.labels]
+
+    def cluster_threshold(self, kind="size", alpha=0.05, n_perm=None):
+        """Cluster size (voxels) or mass a cluster must exceed for FWER p <= alpha."""
+        return self._kind(kind)[0].threshold(alpha, n_perm)
 
     def tfce_p(self, n_perm=None):
         """FWER-corrected p of the TFCE map, shape (n_voxels,), from the first n_perm flips."""
+        return self._tfce_null().corrected_p(np.abs(self.tfce), n_perm)
+
+    def tfce_p_error(self, n_perm=None):
+        """Monte-Carlo standard error of :meth:`tfce_p`, shape (n_voxels,)."""
+        return self._tfce_null().p_error(np.abs(self.tfce), n_perm)
+
+    def _tfce_null(self):
         if self.tfce is None:
             raise ValueError("no TFCE null was computed; rerun with tfce=True.")
-        return _fwer_p(np.abs(self.tfce), self._prefix(self.max_tfce_null, n_perm))
+        return self._nulls["tfce"]
 
     def cluster_table(self, kind="size", n_perm=None):
         """One row per observed cluster, sorted by ``kind`` ("size" or "mass"), largest first.
@@ -124,29 +150,18 @@ class ClusterResult:
             "size": sizes,
             "size_mm3": sizes * abs(np.linalg.det(self.affine[:3, :3])),
             "mass": masses,
-            "p_size": _fwer_p(sizes, self._prefix(self.max_size_null, n_perm)),
-            "p_mass": _fwer_p(masses, self._prefix(self.max_mass_null, n_perm)),
+            "p_size": self._nulls["size"].corrected_p(sizes, n_perm),
+            "p_mass": self._nulls["mass"].corrected_p(masses, n_perm),
         })
         order = np.lexsort((ids, -table[kind].to_numpy()))
         return table.iloc[order].reset_index(drop=True)
 
     def _kind(self, kind):
         if kind == "size":
-            return self.max_size_null, self.cluster_sizes()
+            return self._nulls["size"], self.cluster_sizes()
         if kind == "mass":
-            return self.max_mass_null, self.cluster_masses()
+            return self._nulls["mass"], self.cluster_masses()
         raise ValueError(f"kind must be 'size' or 'mass', got {kind!r}.")
-
-    def _prefix(self, null, n_perm):
-        if n_perm is None:
-            return null
-        n_perm = check_n_perm(n_perm)
-        if n_perm > self.n_flips:
-            raise ValueError(
-                f"n_perm={n_perm} is more than the {self.n_flips} flips computed; "
-                f"use n_perm <= {self.n_flips} or rerun with more."
-            )
-        return null[:n_perm]
 
 
 def cluster_permutation_test(Y, mask, affine=None, n_perm=10000, two_sided=True,
@@ -270,12 +285,6 @@ def _run_null(Y, sum_squares, signs, threshold, two_sided, tfce, neighbours,
     finally:
         numba.set_num_threads(previous)
     return max_size, max_mass, max_tfce
-
-
-def _fwer_p(values, null):
-    """#{null >= value} / len(null) for each value (the observed flip is in ``null``)."""
-    ranked = np.sort(null)
-    return (null.size - np.searchsorted(ranked, values, side="left")) / null.size
 
 
 def _flip_invariant_sum_squares(Y):

@@ -7,14 +7,14 @@ corrected p is the fraction of flips whose maximum reaches its t: it controls th
 family-wise error rate without assuming smoothness or Gaussian data.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numba
 import numpy as np
-from scipy import stats
 
 from ._flips import SignFlips, check_n_perm, sign_flips
 from ._jit import set_n_jobs
+from ._nulls import MaxNull
 from ._kernels.signflip import (
     float32_tolerance, max_null_blocks, pattern_codes, refine_max, split_groups,
 )
@@ -71,7 +71,8 @@ class PermutationResult:
     n_flips: int
     two_sided: bool
     flips: SignFlips
-    _sorted: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    def __post_init__(self):
+        object.__setattr__(self, "_null", MaxNull(self.max_null, self.exact))
 
     @property
     def stat(self):
@@ -80,25 +81,18 @@ class PermutationResult:
 
     def corrected_p(self, n_perm=None):
         """FWER-corrected p per voxel from the first ``n_perm`` flips, shape (n_voxels,)."""
-        n, null = self._null(n_perm)
-        return (n - np.searchsorted(null, self.stat, side="left")) / n
+        return self._null.corrected_p(self.stat, n_perm)
 
     def corrected_p_error(self, n_perm=None):
         """Monte-Carlo standard error ``sqrt(p (1 - p) / n_perm)`` of ``corrected_p``.
 
         Zero when the flips are an exact enumeration used in full (no sampling error).
         """
-        n, _ = self._null(n_perm)
-        p = self.corrected_p(n)
-        if self.exact and n == self.n_flips:
-            return np.zeros_like(p)
-        return np.sqrt(p * (1.0 - p) / n)
+        return self._null.p_error(self.stat, n_perm)
 
     def threshold(self, alpha=0.05, n_perm=None):
         """Statistic a voxel must exceed (strictly) to have ``corrected_p <= alpha``."""
-        n, null = self._null(n_perm)
-        allowed = _n_exceedances_allowed(alpha, n)
-        return float(null[n - allowed - 1]) if allowed else np.inf
+        return self._null.threshold(alpha, n_perm)
 
     def threshold_interval(self, alpha=0.05, n_perm=None, level=0.95):
         """Monte-Carlo confidence interval ``(lo, hi)`` of the threshold.
@@ -108,16 +102,7 @@ class PermutationResult:
         Binomial(n_perm, 1 - alpha). Collapses to the threshold itself for a full exact
         enumeration.
         """
-        n, null = self._null(n_perm)
-        if not 0 < level < 1:
-            raise ValueError(f"level must be between 0 and 1, got {level!r}; try 0.95.")
-        threshold = self.threshold(alpha, n)
-        if not np.isfinite(threshold) or (self.exact and n == self.n_flips):
-            return threshold, threshold
-        q = 1.0 - alpha
-        lo = int(stats.binom.ppf((1 - level) / 2, n, q))
-        hi = int(stats.binom.ppf((1 + level) / 2, n, q)) + 1
-        return float(null[max(lo, 1) - 1]), float(null[min(hi, n) - 1])
+        return self._null.threshold_interval(alpha, n_perm, level)
 
     def survivors(self, alpha=0.05, n_perm=None):
         """Boolean mask of voxels with ``corrected_p <= alpha``, shape (n_voxels,)."""
@@ -126,31 +111,6 @@ class PermutationResult:
     def n_survivors(self, alpha=0.05, n_perm=None):
         """Number of voxels with ``corrected_p <= alpha``."""
         return int(self.survivors(alpha, n_perm).sum())
-
-    def _null(self, n_perm):
-        n = self.n_flips if n_perm is None else check_n_perm(n_perm)
-        if n > self.n_flips:
-            raise ValueError(
-                f"n_perm={n} is more than the {self.n_flips} flips computed; "
-                f"use n_perm <= {self.n_flips} or rerun permutation_test with more."
-            )
-        if n not in self._sorted:
-            if len(self._sorted) > 32:  # slider positions: keep memory bounded
-                self._sorted.clear()
-            self._sorted[n] = np.sort(self.max_null[:n])
-        return n, self._sorted[n]
-
-
-def _n_exceedances_allowed(alpha, n):
-    """Largest count c with ``c / n <= alpha`` in floating point (as corrected_p computes)."""
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}; try alpha=0.05.")
-    c = int(np.floor(alpha * n))
-    while (c + 1) / n <= alpha:
-        c += 1
-    while c > 0 and c / n > alpha:
-        c -= 1
-    return c
 
 
 def permutation_test(Y, n_perm=10000, two_sided=True, random_state=0, n_jobs=None,

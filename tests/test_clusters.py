@@ -312,3 +312,24 @@ def test_bad_mask_and_data(data, result):
     with pytest.raises(ValueError, match="more than the 200 flips"):
         result.tfce_p(n_perm=201)
     assert isinstance(result, ClusterResult)
+
+
+def test_cluster_and_tfce_p_carry_their_monte_carlo_error():
+    """sqrt(p (1 - p) / n_perm) next to every permutation p, as for max-t."""
+    rng = np.random.default_rng(11)
+    mask = np.ones((8, 8, 6), bool)
+    Y = ndimage.gaussian_filter(rng.standard_normal((10,) + mask.shape), (0, 1, 1, 1))
+    Y = Y.reshape(10, -1)
+    Y[:, :60] += 1.0
+    res = cluster_permutation_test(Y, mask, n_perm=200, t_threshold=2.5, random_state=0)
+    for n_perm in (None, 50):
+        n = n_perm or res.n_flips
+        p = res.cluster_p("mass", n_perm)
+        np.testing.assert_allclose(res.cluster_p_error("mass", n_perm), np.sqrt(p * (1 - p) / n))
+        q = res.tfce_p(n_perm)
+        np.testing.assert_allclose(res.tfce_p_error(n_perm), np.sqrt(q * (1 - q) / n))
+    # the size a cluster must exceed agrees with the corrected p of the observed clusters
+    limit = res.cluster_threshold("size", alpha=0.05)
+    sizes = res.cluster_sizes()
+    np.testing.assert_array_equal(sizes > limit, res.cluster_table("size").sort_values(
+        "cluster_id")["p_size"].to_numpy() <= 0.05)

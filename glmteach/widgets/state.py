@@ -15,7 +15,6 @@ t-test or a permutation null (the null is computed once at :attr:`n_perm_max` fl
 
 import threading
 
-import numpy as np
 from traitlets import Any, Bool, Enum, Float, HasTraits, Int, List, Unicode, observe
 
 from . import _methods
