@@ -12,7 +12,7 @@ from scipy import stats
 import glmteach as gt
 from glmteach.data import _CONTRAST_FILE, DataUnavailableError
 
-from conftest import small_maps, write_localizer_cache
+from conftest import small_maps
 
 
 # ----------------------------------------------------------------------------- nilearn source
