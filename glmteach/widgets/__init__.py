@@ -7,11 +7,14 @@
     FetchPanel(state)          # in one cell
     ComparisonPanel(state)     # in another: both follow the same state
     Lesson(state)              # or the whole lesson with Back / Next
+    NullWorldPanel(state)      # labs: does each method keep its alpha with no effect?
+    SignFlipExplainer(state)   # labs: the permutation null built flip by flip
 """
 
 from .state import LessonState
 from .panels import ComparisonPanel, FetchPanel, MaskPanel, TTestPanel
 from .lesson import STEPS, Lesson, check_answer
+from .labs import NullWorldPanel, SignFlipExplainer
 
 __all__ = ["LessonState", "FetchPanel", "MaskPanel", "TTestPanel", "ComparisonPanel",
-           "Lesson", "STEPS", "check_answer"]
+           "Lesson", "STEPS", "check_answer", "NullWorldPanel", "SignFlipExplainer"]

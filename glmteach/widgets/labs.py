@@ -37,6 +37,7 @@ class _Worker:
     def __init__(self, background):
         self.background, self.thread = background, None
         self.stop_flag = threading.Event()
+        self.draw_lock = threading.Lock()  # the worker and the sliders both redraw
 
     @property
     def busy(self):
@@ -64,7 +65,8 @@ class NullWorldPanel(Panel):
     state : LessonState, optional
         Gives the mask (``state.masked``; masked on first run if needed) and the seed.
     n_experiments, n_perm : int
-        Starting values of the sliders (200 studies x 1,000 flips: ~30 s on 2 cores).
+        Starting values of the sliders (200 studies x 1,000 flips on the lesson's mask:
+        ~15-20 s on 2 cores).
     methods : sequence of str
         Methods of :func:`glmteach.nullworld.run_null_world`.
     background : bool
@@ -79,7 +81,7 @@ class NullWorldPanel(Panel):
         s = self.state
         self.methods = nullworld._check_methods(methods)
         self.smoothing_slider = widgets.FloatSlider(
-            value=s.smoothing_fwhm, min=0.0, max=16.0, step=1.0, description="FWHM (mm)",
+            value=s.smoothing_fwhm, min=0.0, max=24.0, step=1.0, description="FWHM (mm)",
             continuous_update=False)
         self.alpha_slider = widgets.FloatSlider(value=0.05, min=0.01, max=0.20, step=0.01,
                                                 description="alpha", readout_format=".2f")
@@ -95,6 +97,11 @@ class NullWorldPanel(Panel):
                                           layout=widgets.Layout(width="80px"))
         self.bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="studies",
                                          layout=widgets.Layout(width="320px"))
+        self.extra = {m: widgets.Checkbox(value=m in self.methods, indent=False,
+                                          description=label,
+                                          layout=widgets.Layout(width="auto"))
+                      for m, label in (("cluster", "cluster size (slower)"),
+                                       ("tfce", "TFCE (much slower)"))}
         self.status, self.explanation = widgets.HTML(), widgets.HTML()
         self.image = png_image()
         self.result = None
@@ -109,6 +116,8 @@ class NullWorldPanel(Panel):
         self.widget.children = [
             widgets.HBox([self.smoothing_slider, self.alpha_slider]),
             widgets.HBox([self.experiments_slider, self.n_perm_slider]),
+            widgets.HBox([widgets.HTML("also permutation inference on:"),
+                          *self.extra.values()]),
             widgets.HBox([self.run_button, self.bar, self.stop_button]),
             self.message, self.status, self.image, self.explanation]
         self.redraw()
@@ -120,6 +129,11 @@ class NullWorldPanel(Panel):
             self.show("null studies are still running; wait or press Stop.", "warning")
             return
         self.show("")
+        methods = nullworld._check_methods(
+            [m for m in self.methods if m not in self.extra]
+            + [m for m, box in self.extra.items() if box.value])
+        if methods != self.methods:
+            self.methods, self.figure = methods, FWERFigure(methods)
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.bar.value, self.bar.bar_style = 0.0, "info"
         self._worker.run(self._job)
@@ -167,8 +181,9 @@ class NullWorldPanel(Panel):
     def redraw(self):
         """Re-score the stored studies at the slider's alpha and redraw (no simulation)."""
         alpha = float(self.alpha_slider.value)
-        self.figure.update(self.result, alpha)
-        self.image.value = self.figure.to_png()
+        with self._worker.draw_lock:
+            self.figure.update(self.result, alpha)
+            self.image.value = self.figure.to_png()
         self._last_draw = time.perf_counter()
         self.status.value = _status_html(self.result, alpha)
         self.explanation.value = _lesson_html(self.result, alpha)
@@ -178,9 +193,11 @@ def _status_html(result, alpha):
     if result is None:
         return "<i>Press Run: each study is 16 subjects of pure noise (no effect anywhere).</i>"
     rate = result.n_done / max(result.elapsed, 1e-9)
+    thresholds = result.thresholds(alpha)
     rows = "".join(
         f"<tr><td>{nullworld.LABELS[m]}</td><td><b>{e.rate:.1%}</b></td>"
-        f"<td>[{e.lo:.1%}, {e.hi:.1%}]</td><td>{e.n_false} / {e.n_experiments}</td></tr>"
+        f"<td>[{e.lo:.1%}, {e.hi:.1%}]</td><td>{e.n_false} / {e.n_experiments}</td>"
+        f"<td>{_threshold_text(thresholds[m])}</td></tr>"
         for m, e in result.fwer(alpha).items())
     smooth = np.nanmean(result.fwhm_mm) if np.isfinite(result.fwhm_mm).any() else np.nan
     estimate = f", RFT's estimated smoothness {smooth:.1f} mm" if np.isfinite(smooth) else ""
@@ -189,7 +206,12 @@ def _status_html(result, alpha):
             f"smoothed at {result.smoothing_fwhm:g} mm{estimate}; {result.n_perm:,} flips "
             f"each) in {result.elapsed:.1f} s ({rate:.1f} studies/s).</div>"
             "<table class='gt-table'><tr><th>method</th><th>FWER</th><th>95% CI</th>"
-            f"<th>studies with a false positive</th></tr>{rows}</table>")
+            "<th>studies with a false positive</th><th>typical |t| threshold</th></tr>"
+            f"{rows}</table>")
+
+
+def _threshold_text(value):
+    return f"{value:.2f}" if np.isfinite(value) else "-"
 
 
 def _lesson_html(result, alpha):
@@ -204,10 +226,15 @@ def _lesson_html(result, alpha):
         lines.append("Bonferroni counts every voxel as an independent test: with smooth "
                      "data it is conservative (below alpha), more so as smoothing grows.")
     if "rft" in fwer:
-        lines.append("Random field theory counts resels instead; it approaches alpha only "
-                     "when the data are smooth enough (try FWHM 4 mm, then 12 mm).")
+        lines.append("Random field theory counts resels instead. With few subjects and "
+                     "little smoothness its threshold is even higher than Bonferroni's; "
+                     "it comes down towards the permutation threshold as smoothness grows "
+                     "(compare the thresholds at 4, 12 and 24 mm).")
     if "permutation" in fwer:
         lines.append("Permutation max-t makes no smoothness assumption and stays at alpha.")
+    if "cluster" in fwer or "tfce" in fwer:
+        lines.append("Cluster size and TFCE by permutation keep alpha too (Eklund et al. "
+                     "2016 found that parametric cluster inference did not).")
     return "<div style='font-size:12px'>" + "<br>".join(lines) + "</div>"
 
 
@@ -394,6 +421,10 @@ class SignFlipExplainer(Panel):
 
     def set_voxel(self, column):
         """Follow another voxel (its null is recomputed for the flips done)."""
+        if self._worker.busy:
+            self.show("flips are still being computed; choose the voxel when they are done.",
+                      "warning")
+            return
         try:
             self.explainer.set_voxel(column)
         except ValueError as exc:
@@ -465,8 +496,9 @@ class SignFlipExplainer(Panel):
     # -------------------------------------------------------------- drawing
     def redraw(self):
         ex = self.explainer
-        self.figure.update()
-        self.image.value = self.figure.to_png()
+        with self._worker.draw_lock:
+            self.figure.update()
+            self.image.value = self.figure.to_png()
         self.bar.value = ex.n_done / ex.n_flips
         negated = np.flatnonzero(ex.flipped()) + 1
         which = ("none: the observed data" if negated.size == 0
