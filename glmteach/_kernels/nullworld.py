@@ -17,6 +17,7 @@ masks). They work on float32 volumes cropped to the mask's bounding box:
 
 import numpy as np
 from .._jit import jit
+from .signflip import _build_table
 
 
 @jit
@@ -181,21 +182,6 @@ def _pair(mask, mean, ss, cross, n, x, y, z, xb, yb, zb, partial, count, axis):
 
 
 @jit
-def _build_table_f32(Ys, start, size, v0, table):
-    w = table.shape[1]
-    for v in range(w):
-        acc = np.float32(0.0)
-        for j in range(size):
-            acc += Ys[start + j, v0 + v]
-        table[0, v] = acc
-    for j in range(size):
-        half = 1 << j
-        for c in range(half):
-            for v in range(w):
-                table[c + half, v] = table[c, v] - np.float32(2.0) * Ys[start + j, v0 + v]
-
-
-@jit
 def _max_key(a, b, two_sided, buf):
     """Largest ``|a + b|`` (or ``a + b``) as a sortable int32 key (see :func:`decode_keys`).
 
@@ -253,7 +239,7 @@ def max_null_f32(Ys, starts, sizes, codes, two_sided, block, out):
         w = min(block, n_voxels - v0)
         tables = np.empty((n_groups, n_rows, w), np.float32)
         for g in range(n_groups):
-            _build_table_f32(Ys, starts[g], sizes[g], v0, tables[g])
+            _build_table(Ys, starts[g], sizes[g], v0, tables[g])  # float32 here
         buf = np.empty(w, np.float32)
         first = np.zeros(w, np.float32)
         for f in range(codes.shape[1]):
