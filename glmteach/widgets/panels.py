@@ -269,7 +269,8 @@ class ComparisonPanel(Panel):
                                          layout=widgets.Layout(width="180px"))
         self.clusters_box = widgets.Checkbox(
             description="also cluster size and TFCE (1,000 flips, slower)", indent=False,
-            value=any(m in s.methods for m in CLUSTER_METHODS))
+            value=any(m in s.methods for m in CLUSTER_METHODS),
+            layout=widgets.Layout(width="auto"))
         self.clusters_box.observe(self._on_clusters_box, names="value")
         self.progress = ProgressRow(s, ["permute"], "flips")
         self.maps_image, self.null_image = png_image(), png_image()

@@ -42,6 +42,7 @@ def test_voila_comparison_sliders_update_counts_and_maps(voila_server, page):
     counts = _ui.wait_for_permutation_counts(page)
     assert any("Bonferroni" in name for name in counts), counts
     assert _ui.image_digests(page), "the comparison step shows no picture"
+    _ui.save_screenshot(page, "voila_comparison_default.png", height=1100)  # README picture
 
     # alpha 0.10 -> 0.15 with the keyboard: every threshold drops, more voxels survive.
     old, new, (before, _), (after, _) = _ui.move_slider(
