@@ -171,7 +171,9 @@ def main(argv=None):
 
 def _one_line(exc):
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    # the library speaks Python; on the command line the same fix is an option
+    return line.replace("source='embedded'", "--source embedded")
 
 
 # ----------------------------------------------------------------------------- demo
