@@ -299,9 +299,10 @@ def analyse(args):
         print(f"Random field theory: {rft_problem}")
     timings["t-test + corrections"] = time.perf_counter() - tic
 
-    print(f"Permutations ({args.n_perm:,} sign flips, max |t| over the brain):",
-          file=sys.stderr)
+    print(f"Permutations ({args.n_perm:,} sign flips, max |t| over the brain; the very "
+          "first run also compiles the numba kernels, 10-20 s):", file=sys.stderr)
     bar = ProgressBar(args.n_perm)
+    bar(0.0)  # show the bar at once, before the first chunk (and any compilation)
     tic = time.perf_counter()
     try:
         perm = gt.permutation_test(masked.Y, n_perm=args.n_perm, random_state=args.seed,
