@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import warnings
 from pathlib import Path
 import zlib
 
@@ -84,8 +85,10 @@ def check_same_grid(imgs, names, resample=False):
         elif resample:
             from nilearn.image import resample_to_img
 
-            out.append(resample_to_img(img, ref, interpolation="continuous",
-                                       force_resample=True, copy_header=True))
+            with warnings.catch_warnings():  # a map with few distinct values is still a map
+                warnings.filterwarnings("ignore", message="Resampling binary images")
+                out.append(resample_to_img(img, ref, interpolation="continuous",
+                                           force_resample=True, copy_header=True))
         else:
             raise ValueError(
                 f"maps are on different grids: {name} has shape {img.shape} and voxel size "
