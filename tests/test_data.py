@@ -53,6 +53,16 @@ def test_auto_falls_back_to_embedded_offline_with_one_line(tmp_path, offline, ca
     assert "glmteach fetch" in out[0]
 
 
+def test_glmteach_offline_skips_the_network(tmp_path, monkeypatch, capsys):
+    def no_probe(*args, **kwargs):
+        raise AssertionError("the network was probed although GLMTEACH_OFFLINE=1")
+
+    monkeypatch.setenv("GLMTEACH_OFFLINE", "1")
+    monkeypatch.setattr("socket.create_connection", no_probe)
+    maps = gt.load_localizer(n_subjects=2, source="auto", data_dir=tmp_path)
+    assert maps.source == "embedded" and "GLMTEACH_OFFLINE" in capsys.readouterr().out
+
+
 def test_network_down_with_nilearn_source_says_what_to_do(tmp_path, offline):
     with pytest.raises(DataUnavailableError) as err:
         gt.load_localizer(n_subjects=2, source="nilearn", data_dir=tmp_path)

@@ -148,7 +148,7 @@ def server_env(tmp_path):
     env.update(
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         # source="auto" must pick the simulated cohort: nothing cached here, and no
-        # download on a machine with internet (once data.py reads GLMTEACH_OFFLINE)
+        # download on a machine with internet (data.py skips the network probe)
         NILEARN_DATA=str(dirs["nilearn_data"]),
         GLMTEACH_OFFLINE="1",
         JUPYTER_RUNTIME_DIR=str(dirs["jupyter_runtime"]),
