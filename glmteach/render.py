@@ -252,42 +252,37 @@ def signed_mip(volume, axis, signed=True):
 
 
 @lru_cache(maxsize=8)
-def _mni_mask_cached(shape, affine_bytes):
+def _mni_resampled(kind, shape, affine_bytes):
+    """nilearn's 2 mm MNI152 brain mask or T1 template on a grid (read and resampled once)."""
     from nilearn import datasets, image
 
-    affine = np.frombuffer(affine_bytes).reshape(4, 4)
-    brain = datasets.load_mni152_brain_mask(resolution=2)
+    loader, interpolation = {
+        "mask": (datasets.load_mni152_brain_mask, "nearest"),
+        "template": (datasets.load_mni152_template, "continuous"),
+    }[kind]
     resampled = image.resample_img(
-        brain, target_affine=affine, target_shape=shape, interpolation="nearest",
-        force_resample=True, copy_header=True,
+        loader(resolution=2), target_affine=np.frombuffer(affine_bytes).reshape(4, 4),
+        target_shape=shape, interpolation=interpolation, force_resample=True,
+        copy_header=True,
     )
-    return np.asarray(resampled.dataobj) > 0
+    return np.asarray(resampled.dataobj, dtype=np.float32)
+
+
+def _grid_key(shape, affine):
+    return tuple(int(s) for s in shape), np.asarray(affine, float).tobytes()
 
 
 def mni_brain_mask(shape, affine):
     """MNI152 brain mask on the given grid (cached), or None if nilearn cannot provide it."""
     try:
-        return _mni_mask_cached(tuple(int(s) for s in shape), np.asarray(affine, float).tobytes())
+        return _mni_resampled("mask", *_grid_key(shape, affine)) > 0
     except Exception:  # a missing template only costs the outline, never the panel
         return None
 
 
-@lru_cache(maxsize=4)
-def _mni_template_cached(shape, affine_bytes):
-    from nilearn import datasets, image
-
-    affine = np.frombuffer(affine_bytes).reshape(4, 4)
-    template = datasets.load_mni152_template(resolution=2)
-    resampled = image.resample_img(
-        template, target_affine=affine, target_shape=shape, interpolation="continuous",
-        force_resample=True, copy_header=True,
-    )
-    return np.asarray(resampled.dataobj, dtype=np.float32)
-
-
 def mni_template(shape, affine):
     """MNI152 T1 template (2 mm, ships with nilearn) resampled to a grid (cached)."""
-    return _mni_template_cached(tuple(int(s) for s in shape), np.asarray(affine, float).tobytes())
+    return _mni_resampled("template", *_grid_key(shape, affine))
 
 
 class GlassBrainFigure(_LiveFigure):

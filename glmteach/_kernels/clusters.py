@@ -70,6 +70,23 @@ def _find(parent, v):
 
 
 @jit
+def _union(parent, size, v, j):
+    """Merge the sets of ``v`` and ``j``, union by size: ``(root, absorbed root)``.
+
+    ``absorbed`` is -1 when they were already one set.
+    """
+    a = _find(parent, v)
+    b = _find(parent, j)
+    if a == b:
+        return a, -1
+    if size[a] < size[b]:
+        a, b = b, a
+    parent[b] = a
+    size[a] += size[b]
+    return a, b
+
+
+@jit
 def _side(x, threshold, two_sided):
     """+1 above the threshold, -1 below -threshold (two-sided), else 0."""
     if x > threshold:
@@ -98,13 +115,8 @@ def _link_clusters(t, threshold, two_sided, neighbours, side, supra, parent, siz
         for p in range(neighbours.shape[1]):
             j = neighbours[v, p]
             if j > v and side[j] == side[v]:
-                a = _find(parent, v)
-                b = _find(parent, j)
-                if a != b:
-                    if size[a] < size[b]:
-                        a, b = b, a
-                    parent[b] = a
-                    size[a] += size[b]
+                a, b = _union(parent, size, v, j)
+                if b >= 0:
                     mass[a] += mass[b]
     return n_supra
 
@@ -273,13 +285,7 @@ def tfce_map(t, two_sided, E, H, n_steps, neighbours):
             for p in range(neighbours.shape[1]):
                 j = neighbours[v, p]
                 if sign * level[j] >= k:  # same sign, at height k or above
-                    a = _find(parent, v)
-                    b = _find(parent, j)
-                    if a != b:
-                        if size[a] < size[b]:
-                            a, b = b, a
-                        parent[b] = a
-                        size[a] += size[b]
+                    _union(parent, size, v, j)
             i += 1
         weight = heights[k] ** H
         for m in range(i):
