@@ -14,6 +14,8 @@ nothing until a statistic is asked for).
 
 from importlib import import_module
 
+from . import _jit  # noqa: F401  sizes numba's thread pool (before numba is imported)
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it

@@ -388,17 +388,26 @@ def free_port(start=8888, tries=50):
 
 
 def lab_command(port, no_browser=False, token=None):
-    """The ``jupyter lab`` command line (a list) and its token."""
+    """The ``jupyter lab`` command line (a list), its environment and its token.
+
+    The token travels in the environment (``JUPYTER_TOKEN``), never on the command line,
+    where any local user could read it with ``ps``. The environment also puts glmteach's
+    Jupyter configuration (idle-kernel culling, see ``glmteach/jupyter_config/``) on
+    ``JUPYTER_CONFIG_PATH``, below the user's own ``~/.jupyter``, which still wins.
+    """
+    from .jupyter_config import jupyter_env
+
     token = token or secrets.token_hex(24)
     command = [sys.executable, "-m", "jupyter", "lab", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--ServerApp.root_dir={notebooks_dir()}",
-               f"--IdentityProvider.token={token}"]
+               f"--ServerApp.root_dir={notebooks_dir()}"]
     if no_browser:
         command.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # e.g. in a container: Jupyter refuses
         command.append("--ServerApp.allow_root=True")
-    return command, token
+    env = jupyter_env(os.environ)
+    env["JUPYTER_TOKEN"] = token
+    return command, env, token
 
 
 def run_lab(args):
@@ -408,12 +417,12 @@ def run_lab(args):
     if importlib.util.find_spec("jupyterlab") is None:
         raise FileNotFoundError("JupyterLab is not installed; run: pip install jupyterlab")
     port = args.port if args.port is not None else free_port()
-    command, token = lab_command(port, args.no_browser)
+    command, env, token = lab_command(port, args.no_browser)
     first = "lab/tree/00_start_here.ipynb" if (notebooks_dir() / "00_start_here.ipynb"
                                                ).is_file() else "lab"
     print(f"Starting JupyterLab on {notebooks_dir()}; only this computer can connect.\n"
           f"Open: http://127.0.0.1:{port}/{first}?token={token}\nCtrl-C stops it.")
-    return subprocess.call(command)
+    return subprocess.call(command, env=env)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ def offline_env(tmp_path):
         NILEARN_DATA=str(tmp_path / "nilearn_data"),
         NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"),
         MPLCONFIGDIR=str(tmp_path / "mpl"),
+        NB_PYTHON_PREFIX=str(tmp_path / "prefix"),  # where repo2docker's Python lives
         # every HTTP(S) request goes to a closed local port: fails at once, like no network
         HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
         http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9", NO_PROXY="",
@@ -50,6 +51,11 @@ def test_postbuild_offline_continues_and_warms_numba_cache(tmp_path):
     cached = list((tmp_path / "numba_cache").rglob("*.nbi"))
     assert cached, "postBuild left numba's cache empty"
     assert not (tmp_path / "nilearn_data" / "brainomics_localizer" / "brainomics_data").exists()
+    from glmteach.jupyter_config import CONFIG_DIR, SERVER_CONFIG
+    installed = tmp_path / "prefix" / "etc" / "jupyter"
+    assert (installed / "jupyter_server_config.d" / "glmteach.json").read_text() == \
+        SERVER_CONFIG.read_text()
+    assert (installed / "voila.json").read_text() == (CONFIG_DIR / "voila.json").read_text()
 
 
 def test_postbuild_is_an_executable_bash_script():

@@ -2,10 +2,12 @@
 
 import contextlib
 import io
+import os
 from pathlib import Path
 import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -222,21 +224,30 @@ def test_fetch_finds_and_verifies_cached_maps(localizer_cache, offline):
     assert "4 subjects" in stdout and str(localizer_cache) in stdout
 
 
+def _fake_call(calls, code=0):
+    """A stand-in for subprocess.call that records (command, env)."""
+    return lambda command, env=None: calls.append((command, env)) or code
+
+
 def test_lab_binds_localhost_with_a_token(monkeypatch):
+    from glmteach.jupyter_config import CONFIG_DIR
+
     calls = []
-    monkeypatch.setattr(cli.subprocess, "call", lambda command: calls.append(command) or 7)
+    monkeypatch.setattr(cli.subprocess, "call", _fake_call(calls, 7))
     code, stdout, _ = run_main(["lab", "--port", "9999", "--no-browser"])
     assert code == 7  # JupyterLab's own exit code is passed on
-    (command,) = calls
+    ((command, env),) = calls
     assert command[:4] == [sys.executable, "-m", "jupyter", "lab"]
     assert "--ServerApp.ip=127.0.0.1" in command and "--no-browser" in command
     assert "--ServerApp.port=9999" in command
-    token = [c for c in command if c.startswith("--IdentityProvider.token=")][0]
-    assert len(token.split("=", 1)[1]) >= 32
+    token = env["JUPYTER_TOKEN"]
+    assert len(token) >= 32
+    assert not [c for c in command if token in c or "token" in c.lower()]  # not in argv
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(CONFIG_DIR)  # culling
     root = Path([c for c in command if c.startswith("--ServerApp.root_dir=")][0].split("=", 1)[1])
     assert root.is_dir()
     assert root == cli.notebooks_dir()
-    assert f"http://127.0.0.1:9999/lab/tree/00_start_here.ipynb?token={token.split('=', 1)[1]}" \
+    assert f"http://127.0.0.1:9999/lab/tree/00_start_here.ipynb?token={token}" \
         in stdout  # Jupyter hides a token it was given: we print the address to open
 
 
@@ -244,7 +255,7 @@ def test_lab_picks_a_free_port_by_default(monkeypatch):
     import socket
 
     calls = []
-    monkeypatch.setattr(cli.subprocess, "call", lambda command: calls.append(command) or 0)
+    monkeypatch.setattr(cli.subprocess, "call", _fake_call(calls))
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -252,10 +263,61 @@ def test_lab_picks_a_free_port_by_default(monkeypatch):
         assert cli.free_port(taken) != taken  # a port in use is skipped
         code, _, _ = run_main(["lab", "--no-browser"])
     assert code == 0
-    port = int([c for c in calls[0] if c.startswith("--ServerApp.port=")][0].split("=")[1])
+    command = calls[0][0]
+    port = int([c for c in command if c.startswith("--ServerApp.port=")][0].split("=")[1])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))  # it was free (and Jupyter will not retry others)
-    assert "--ServerApp.port_retries=0" in calls[0]
+    assert "--ServerApp.port_retries=0" in command
+
+
+@pytest.mark.slow
+def test_lab_token_is_required_and_not_visible_to_ps(tmp_path):
+    """A real JupyterLab from lab_command: the token works, is needed, and no other local
+    user can read it in the process list (/proc/PID/cmdline is world-readable; environ is
+    not), and the server reads glmteach's culling configuration."""
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    port = cli.free_port(18888)
+    command, env, token = cli.lab_command(port, no_browser=True)
+    env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), HOME=str(tmp_path),
+               JUPYTER_DATA_DIR=str(tmp_path / "data"), JUPYTER_PLATFORM_DIRS="1")
+    log = open(tmp_path / "lab.log", "w")
+    server = subprocess.Popen(command + ["--ServerApp.log_level=DEBUG"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, (tmp_path / "lab.log").read_text()[-3000:]
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "JupyterLab did not listen in 90 s"
+                time.sleep(0.5)
+        cmdline = Path(f"/proc/{server.pid}/cmdline").read_bytes().decode()
+        assert token not in cmdline
+        url = f"http://127.0.0.1:{port}/api/status"
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(url, timeout=30)
+        assert denied.value.code == 403
+        request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200 and "started" in json.loads(answer.read())
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
+        log.close()
+    from glmteach.jupyter_config import SERVER_CONFIG
+
+    assert str(SERVER_CONFIG) in (tmp_path / "lab.log").read_text()  # "Loaded config file"
 
 
 def test_progress_bar_draws_in_place():
