@@ -194,7 +194,7 @@ class NullWorldResult:
         -------
         dict of str -> float
         """
-        from .corrections import RandomField
+        from .rft import RandomField
 
         alpha = _check_alpha(self.alpha if alpha is None else alpha)
         tail = alpha / 2 if self.two_sided else alpha
@@ -532,7 +532,7 @@ def _run_study(plan, k):
 
 def _random_field(plan, volumes, df):
     """RFT's view of one study: smoothness from its residuals (``random_field``'s estimator)."""
-    from .corrections import RandomField, resel_counts
+    from .rft import RandomField, resel_counts
 
     sums, pairs = _k.roughness_sums(volumes, plan.mask)
     fwhm_vox = np.full(3, np.inf)
