@@ -1,12 +1,20 @@
 """The null-world lab: does each correction really keep the family-wise error at alpha?
 
 A small experiment in the spirit of Eklund, Nichols & Knutsson (2016, PNAS): simulate many
-group studies in which nothing happens (every subject's map is smooth Gaussian noise
-inside the lesson's mask), analyse each one as a learner would (one-sample t-test, then
+group studies in which nothing happens (every subject's map is smooth noise inside the
+lesson's mask), analyse each one as a learner would (one-sample t-test, then
 each correction, with random field theory's smoothness estimated from that study's own
 data) and count the studies with at least one false positive anywhere in the brain. A
 method that controls the family-wise error rate (FWER) at alpha should find something in
 about alpha of the studies, no more.
+
+The noise can have a Gaussian autocorrelation (what random field theory assumes) or a
+long-tailed one with the same estimated smoothness (:mod:`glmteach._noise`), and the
+cluster methods form clusters at a cluster-defining threshold given as an uncorrected p
+(``cdt_p``): with long tails and a liberal CDT, parametric cluster inference lets through
+more false positives than it promises (Eklund et al. 2016; Cox et al. 2017, Brain
+Connectivity 7:152), while permutation keeps alpha. :func:`cluster_failure_sentence` says
+what a run measured.
 
 Per study and method we store the **smallest corrected p-value over the brain** (every
 correction is monotone in |t|, so this is the corrected p of the study's max |t|, or of its
@@ -20,29 +28,36 @@ same studies, and the first 50 studies of a run of 200 are those of a run of 50.
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 from scipy import stats
 
 from ._flips import check_n_perm, sign_flips
+from ._kernels import clusters as _kc
 from ._kernels import nullworld as _k
 from ._kernels.signflip import pattern_codes, split_groups
+from ._noise import NOISE_LABELS, NOISE_MODELS, NoiseModel, gaussian_weights, noise_model
+from .rft import RandomField, cdt_from_p, check_cdt_p, resel_counts
 
-METHODS = ("uncorrected", "bonferroni", "rft", "permutation", "cluster", "tfce")
+__all__ = ["run_null_world", "NullWorldResult", "FWEREstimate", "simulate_null_cohort",
+           "clopper_pearson", "cluster_failure_sentence", "NOISE_MODELS", "gaussian_weights"]
+
+METHODS = ("uncorrected", "bonferroni", "rft", "permutation", "rft_cluster", "cluster",
+           "tfce")
 DEFAULT_METHODS = ("uncorrected", "bonferroni", "rft", "permutation")
+CLUSTER_METHODS = ("rft_cluster", "cluster", "tfce")
 LABELS = {
     "uncorrected": "uncorrected p",
     "bonferroni": "Bonferroni",
     "rft": "random field theory",
     "permutation": "permutation max-t",
+    "rft_cluster": "RFT cluster extent",
     "cluster": "permutation cluster size",
     "tfce": "permutation TFCE",
 }
 MAX_NULL_VALUES = 50_000_000  # n_experiments * n_perm kept in memory (float32: 200 MB)
-_TRUNCATE = 4.0  # Gaussian kernel radius in standard deviations (scipy's default)
-_SIGMA_PER_FWHM = 1.0 / np.sqrt(8.0 * np.log(2.0))
 
 
 @dataclass(frozen=True)
@@ -99,15 +114,17 @@ class NullWorldResult:
         Each study's sign-flip max-statistic null (flip 0 = the study's own data);
         None when "permutation" was not run.
     fwhm_mm : ndarray, shape (n_done, 3)
-        Smoothness estimated from each study's residuals (what RFT used; NaN without
-        "rft").
+        Smoothness estimated from each study's residuals (what RFT uses), assuming a
+        Gaussian ACF as SPM and FSL do: for the long-tailed noise it is the nominal FWHM
+        although the noise is not Gaussian.
     resels : ndarray, shape (n_done, 4)
-        Each study's resel counts ``R0..R3`` at that smoothness (NaN without "rft").
+        Each study's resel counts ``R0..R3`` at that smoothness.
     n_experiments : int
         Studies planned (``n_done`` of them are in the records).
     n_subjects, n_voxels, n_perm : int
     smoothing_fwhm : float
-        FWHM (mm) of the Gaussian kernel that smoothed the white noise.
+        Nominal FWHM (mm) of the noise (for "gaussian" noise, of the kernel that smoothed
+        the white noise).
     voxel_size_mm : tuple of 3 floats
     two_sided : bool
     alpha : float
@@ -116,6 +133,18 @@ class NullWorldResult:
         The seed (drawn at random and recorded when ``None`` was given).
     elapsed : float
         Seconds spent so far.
+    noise : str
+        The noise model, one of ``NOISE_MODELS``; ``noise_description`` says what it is.
+    cdt_p : float
+        Cluster-defining threshold of the cluster methods, an uncorrected p
+        (:attr:`cdt_t` is the same as a t).
+    connectivity : int
+        Neighbours that join a cluster (6: faces, as nilearn).
+    max_cluster : ndarray, shape (n_done,) or None
+        Each study's largest cluster (voxels) at the CDT; None without cluster methods.
+    cluster_null : ndarray of int32, shape (n_done, n_flips) or None
+        Each study's sign-flip null of the largest cluster size (flip 0 = its own data);
+        None without "cluster".
     """
 
     methods: tuple
@@ -134,6 +163,12 @@ class NullWorldResult:
     alpha: float
     random_state: int
     elapsed: float = 0.0
+    noise: str = "gaussian"
+    noise_description: str = ""
+    cdt_p: float = 0.001
+    connectivity: int = 6
+    max_cluster: np.ndarray = None
+    cluster_null: np.ndarray = None
 
     @property
     def n_done(self):
@@ -147,6 +182,45 @@ class NullWorldResult:
     @property
     def df(self):
         return self.n_subjects - 1
+
+    @property
+    def cdt_t(self):
+        """The cluster-defining threshold as ``|t|`` (two-sided) or ``t``."""
+        return cdt_from_p(self.cdt_p, self.df, self.two_sided)
+
+    def fields(self):
+        """Each study's :class:`~glmteach.rft.RandomField` (its estimated smoothness)."""
+        voxel = np.asarray(self.voxel_size_mm)
+        return [RandomField(fwhm_vox=f / voxel, fwhm_mm=f, resels=r, n_voxels=self.n_voxels,
+                            df_residuals=float(self.df))
+                for f, r in zip(self.fwhm_mm, self.resels)]
+
+    def cluster_thresholds(self, alpha=None):
+        """Per study, the smallest cluster (voxels) each cluster method calls significant.
+
+        ``"rft_cluster"``: :meth:`RandomField.cluster_threshold` at the study's estimated
+        smoothness; ``"cluster"``: from the study's permutation null, the smallest size
+        ``k`` with ``#{null >= k} <= floor(alpha n_flips)`` (``inf`` if none).
+
+        Returns
+        -------
+        dict of str -> ndarray, shape (n_done,)
+        """
+        alpha = _check_alpha(self.alpha if alpha is None else alpha)
+        out = {}
+        if "rft_cluster" in self.methods:
+            out["rft_cluster"] = np.array(
+                [f.cluster_threshold(self.cdt_t, alpha, self.df, self.two_sided)
+                 for f in self.fields()], dtype=np.float64)
+        if self.cluster_null is not None:
+            n = self.cluster_null.shape[1]
+            allowed = int(np.floor(alpha * n + 1e-9))
+            if allowed == 0:
+                out["cluster"] = np.full(self.n_done, np.inf)
+            else:
+                ranked = np.sort(self.cluster_null, axis=1)[:, n - allowed - 1]
+                out["cluster"] = ranked.astype(np.float64) + 1.0
+        return out
 
     def false_positives(self, method, alpha=None):
         """Which studies have >= 1 false positive with ``method``, bool shape (n_done,)."""
@@ -221,20 +295,38 @@ class NullWorldResult:
         import pandas as pd
 
         thresholds = self.thresholds(alpha)
+        sizes = {m: float(np.median(v)) if v.size else np.nan
+                 for m, v in self.cluster_thresholds(alpha).items()}
         rows = [dict(method=m, label=LABELS[m], fwer=e.rate, ci_low=e.lo, ci_high=e.hi,
                      false_positives=e.n_false, experiments=e.n_experiments,
-                     threshold=thresholds[m])
+                     threshold=thresholds[m], cluster_threshold=sizes.get(m, np.nan))
                 for m, e in self.fwer(alpha, level).items()]
         return pd.DataFrame(rows)
+
+    def estimated_fwhm(self):
+        """Mean estimated FWHM (mm) per axis over the studies, shape (3,) (NaN if none)."""
+        if not self.n_done:
+            return np.full(3, np.nan)
+        return np.nanmean(self.fwhm_mm, axis=0)
 
     def summary(self, alpha=None):
         """A few lines for learners: each method's FWER against alpha."""
         alpha = self.alpha if alpha is None else alpha
-        lines = [f"{self.n_done} null studies of {self.n_subjects} subjects "
-                 f"(noise smoothed at {self.smoothing_fwhm:g} mm), target FWER {alpha:.0%}:"]
+        noise = self.noise_description or f"noise smoothed at {self.smoothing_fwhm:g} mm"
+        lines = [f"{self.n_done} null studies of {self.n_subjects} subjects ({noise}), "
+                 f"target FWER {alpha:.0%}:"]
+        if self.n_done:
+            fx, fy, fz = self.estimated_fwhm()
+            lines.append(f"  estimated FWHM (Gaussian ACF assumed, what RFT uses): "
+                         f"{fx:.1f} x {fy:.1f} x {fz:.1f} mm")
+        if any(m in self.methods for m in CLUSTER_METHODS):
+            lines.append(f"  clusters formed at uncorrected p < {self.cdt_p:g} "
+                         f"({'|t|' if self.two_sided else 't'} > {self.cdt_t:.2f}), "
+                         f"{self.connectivity}-connected")
         for method, e in self.fwer(alpha).items():
             lines.append(f"  {LABELS[method]:<26} {e.rate:6.1%}  "
-                         f"(95% CI {e.lo:.1%} - {e.hi:.1%}; {e.n_false} studies)")
+                         f"(95% CI {e.lo:.1%} - {e.hi:.1%}; {e.n_false} of "
+                         f"{e.n_experiments} studies)")
         return "\n".join(lines)
 
 
@@ -247,62 +339,65 @@ def _check_alpha(alpha):
 
 # ------------------------------------------------------------------------------ simulation
 @dataclass(frozen=True, eq=False)
+class _Component:
+    """One smoothed white-noise field of a noise model, scaled by ``amplitude``."""
+
+    amplitude: float
+    weights: tuple  # three float32 1D kernels of unit L2 norm
+    support: np.ndarray  # flat indices (padded box) of noise reaching the mask
+
+    def padded_shape(self, shape):
+        return tuple(s + w.size - 1 for s, w in zip(shape, self.weights))
+
+
+@dataclass(frozen=True, eq=False)
 class _Plan:
-    """What every study shares: the cropped mask, the kernels, the flips' layout."""
+    """What every study shares: the cropped mask, the noise, the flips' layout."""
 
     mask: np.ndarray  # bool, cropped to the bounding box of the mask
-    weights: tuple  # three float32 1D kernels of unit L2 norm
+    components: tuple  # _Component per independent part of the noise
     n_subjects: int
     n_perm: int
     two_sided: bool
     entropy: int
     voxel_size: np.ndarray
     methods: tuple
-    support: np.ndarray = None  # flat indices (padded box) of noise reaching the mask
+    noise: NoiseModel = None
+    cdt_p: float = 0.001  # cluster-defining threshold, uncorrected p
+    connectivity: int = 6
     mask_index: np.ndarray = None  # flat indices of the mask voxels in the box
+    neighbours: np.ndarray = None  # in-mask neighbours (for labelling observed clusters)
     block: int = 1024  # voxels per table block: 2 x 256 rows x 4 KB = 2 MB, an L2
 
     @property
     def n_voxels(self):
         return int(self.mask.sum())
 
-    def padded_shape(self):
-        return tuple(s + w.size - 1 for s, w in zip(self.mask.shape, self.weights))
+    @property
+    def cdt_t(self):
+        """The CDT as ``|t|`` (two-sided) or ``t``, df = n_subjects - 1."""
+        return cdt_from_p(self.cdt_p, self.n_subjects - 1, self.two_sided)
 
-    def with_support(self):
-        """Only noise within the kernel's reach of the mask is drawn (a third less)."""
-        from scipy import ndimage
-
-        radii = [(w.size - 1) // 2 for w in self.weights]
-        support = np.pad(self.mask, [(r, r) for r in radii]).astype(np.uint8)
-        for axis, r in enumerate(radii):  # a box dilation is three 1D ones
-            support = ndimage.maximum_filter1d(support, 2 * r + 1, axis=axis, mode="constant")
-        return replace(self, support=np.flatnonzero(support),
-                       mask_index=np.flatnonzero(self.mask))
+    @property
+    def clusters(self):
+        return any(m in self.methods for m in CLUSTER_METHODS)
 
 
-def gaussian_weights(fwhm_mm, voxel_size_mm):
-    """1D Gaussian kernels (one per axis) of unit L2 norm, truncated at 4 sigma.
+def _support(mask, weights):
+    """Flat indices of the padded box within the kernel's reach of the mask."""
+    from scipy import ndimage
 
-    Unit L2 norm keeps smoothed white noise at unit variance. ``fwhm_mm = 0`` gives
-    ``[1.0]`` (no smoothing).
-
-    Returns
-    -------
-    tuple of 3 ndarray of float32, each shape (2 r + 1,)
-    """
-    out = []
-    for size in voxel_size_mm:
-        sigma = fwhm_mm * _SIGMA_PER_FWHM / size
-        radius = int(_TRUNCATE * sigma + 0.5)
-        x = np.arange(-radius, radius + 1, dtype=np.float64)
-        w = np.exp(-0.5 * (x / sigma) ** 2) if sigma > 0 else np.ones(1)
-        out.append((w / np.sqrt((w**2).sum())).astype(np.float32))
-    return tuple(out)
+    radii = [(w.size - 1) // 2 for w in weights]
+    support = np.pad(mask, [(r, r) for r in radii]).astype(np.uint8)
+    for axis, r in enumerate(radii):  # a box dilation is three 1D ones
+        support = ndimage.maximum_filter1d(support, 2 * r + 1, axis=axis, mode="constant")
+    return np.flatnonzero(support)
 
 
 def _make_plan(mask, n_subjects, smoothing_fwhm, n_perm, two_sided, random_state,
-               voxel_size_mm, methods):
+               voxel_size_mm, methods, noise="gaussian", cdt_p=0.001, connectivity=6):
+    from .clusters import CONNECTIVITIES, mask_neighbours
+
     mask = _check_mask(mask)
     lo = [int(i.min()) for i in np.nonzero(mask)]
     hi = [int(i.max()) + 1 for i in np.nonzero(mask)]
@@ -323,10 +418,21 @@ def _make_plan(mask, n_subjects, smoothing_fwhm, n_perm, two_sided, random_state
             or random_state < 0:
         raise ValueError(f"random_state must be a non-negative int or None, got "
                          f"{random_state!r}; try random_state=0.")
-    return _Plan(mask=box, weights=gaussian_weights(float(smoothing_fwhm), voxel_size),
-                 n_subjects=int(n_subjects), n_perm=n_perm, two_sided=bool(two_sided),
-                 entropy=int(random_state), voxel_size=voxel_size,
-                 methods=methods).with_support()
+    cdt_p = check_cdt_p(cdt_p)
+    if isinstance(connectivity, bool) or connectivity not in CONNECTIVITIES:
+        raise ValueError(f"connectivity must be 6, 18 or 26 neighbours, got "
+                         f"{connectivity!r}; try connectivity=6 (faces, as nilearn).")
+    model = noise_model(noise, float(smoothing_fwhm), voxel_size)
+    components = []
+    for amplitude, fwhm in zip(model.amplitudes, model.fwhm_mm):
+        weights = gaussian_weights(fwhm, voxel_size)
+        components.append(_Component(float(amplitude), weights, _support(box, weights)))
+    clusters = any(m in methods for m in CLUSTER_METHODS)
+    return _Plan(mask=box, components=tuple(components), n_subjects=int(n_subjects),
+                 n_perm=n_perm, two_sided=bool(two_sided), entropy=int(random_state),
+                 voxel_size=voxel_size, methods=methods, noise=model, cdt_p=cdt_p,
+                 connectivity=int(connectivity), mask_index=np.flatnonzero(box),
+                 neighbours=mask_neighbours(box, connectivity) if clusters else None)
 
 
 def _study_seeds(plan, k):
@@ -338,22 +444,35 @@ def _study_seeds(plan, k):
 
 
 def _simulate_box(plan, rng):
-    """Smooth unit-variance noise on the mask's bounding box, shape (n_subjects, *box)."""
-    noise = np.zeros((plan.n_subjects,) + plan.padded_shape(), np.float32)
-    values = rng.standard_normal((plan.n_subjects, plan.support.size), dtype=np.float32)
-    _k.scatter_noise(values, plan.support, noise.reshape(plan.n_subjects, -1))
-    volumes = np.empty((plan.n_subjects,) + plan.mask.shape, np.float32)
-    _k.smooth_valid(noise, *plan.weights, volumes)
+    """Smooth unit-variance noise on the mask's bounding box, shape (n_subjects, *box).
+
+    Components are drawn one after the other from ``rng`` (Gaussian noise: one).
+    """
+    n = plan.n_subjects
+    volumes = np.empty((n,) + plan.mask.shape, np.float32)
+    part = np.empty_like(volumes) if len(plan.components) > 1 else volumes
+    for c, component in enumerate(plan.components):
+        noise = np.zeros((n,) + component.padded_shape(plan.mask.shape), np.float32)
+        values = rng.standard_normal((n, component.support.size), dtype=np.float32)
+        _k.scatter_noise(values, component.support, noise.reshape(n, -1))
+        _k.smooth_valid(noise, *component.weights, part)
+        if part is not volumes:
+            if c == 0:
+                np.multiply(part, np.float32(component.amplitude), out=volumes)
+            else:
+                volumes += np.float32(component.amplitude) * part
     return volumes
 
 
 def simulate_null_cohort(mask, n_subjects=16, smoothing_fwhm=8.0, voxel_size_mm=(3, 3, 3),
-                         random_state=0, study=0):
-    """One null study: every subject's map is smooth Gaussian noise, no effect anywhere.
+                         random_state=0, study=0, noise="gaussian"):
+    """One null study: every subject's map is smooth noise, no effect anywhere.
 
     White noise is smoothed with a Gaussian kernel of ``smoothing_fwhm`` (so the field
     has that FWHM and unit variance) on a box padded by the kernel radius, so the noise
-    is stationary up to the mask's edge.
+    is stationary up to the mask's edge. ``noise="long_tailed"`` adds two such fields,
+    a narrow and a wide one, with the same neighbour correlation (see
+    :mod:`glmteach._noise`).
 
     Parameters
     ----------
@@ -367,6 +486,7 @@ def simulate_null_cohort(mask, n_subjects=16, smoothing_fwhm=8.0, voxel_size_mm=
     study : int
         Which study of the run seeded by ``random_state`` (the ``k`` of
         :func:`run_null_world`'s records).
+    noise : {"gaussian", "long_tailed"}
 
     Returns
     -------
@@ -374,14 +494,15 @@ def simulate_null_cohort(mask, n_subjects=16, smoothing_fwhm=8.0, voxel_size_mm=
         Voxels in nilearn's order (C-order of ``np.nonzero(mask)``).
     """
     plan = _make_plan(mask, n_subjects, smoothing_fwhm, 1, True, random_state,
-                      voxel_size_mm, ())
+                      voxel_size_mm, (), noise=noise)
     volumes = _simulate_box(plan, _study_seeds(plan, int(study))[0])
     return volumes[:, plan.mask].astype(np.float64)
 
 
 def run_null_world(mask, n_subjects=16, smoothing_fwhm=8.0, n_experiments=200, n_perm=1000,
                    alpha=0.05, methods=DEFAULT_METHODS, random_state=0, progress=None,
-                   voxel_size_mm=(3.0, 3.0, 3.0), two_sided=True, n_jobs=None):
+                   voxel_size_mm=(3.0, 3.0, 3.0), two_sided=True, n_jobs=None,
+                   noise="gaussian", cdt_p=0.001, connectivity=6):
     """Simulate null studies and measure each method's family-wise error rate.
 
     Parameters
@@ -391,7 +512,8 @@ def run_null_world(mask, n_subjects=16, smoothing_fwhm=8.0, n_experiments=200, n
     n_subjects : int
         Subjects per study (3 .. 200).
     smoothing_fwhm : float
-        FWHM in mm of the Gaussian kernel applied to white noise (0 .. 30).
+        FWHM in mm of the noise (0 .. 30): of the Gaussian kernel applied to white noise,
+        or for ``noise="long_tailed"`` the FWHM that the usual estimate reports.
     n_experiments : int
         Number of null studies (1 .. 100,000).
     n_perm : int
@@ -400,9 +522,11 @@ def run_null_world(mask, n_subjects=16, smoothing_fwhm=8.0, n_experiments=200, n
         Default level of the result's :meth:`NullWorldResult.fwer` (any level can be
         asked later without re-simulating).
     methods : sequence of str
-        Any of ``METHODS``: "uncorrected", "bonferroni", "rft" (smoothness estimated per
-        study from its residuals), "permutation" (max-t), "cluster" (cluster size at
-        uncorrected p < 0.001) and "tfce" (both slow on a whole-brain mask).
+        Any of ``METHODS``: "uncorrected", "bonferroni", "rft" (peak height; smoothness
+        estimated per study from its residuals), "permutation" (max-t), "rft_cluster"
+        (random field theory's cluster extent p of the largest cluster, as SPM),
+        "cluster" (permutation cluster size) and "tfce" (permutation; slow on a
+        whole-brain mask: use fewer studies).
     random_state : int or None
         Seed of the whole run (``None``: a fresh one, recorded in the result).
     progress : callable or None
@@ -413,6 +537,14 @@ def run_null_world(mask, n_subjects=16, smoothing_fwhm=8.0, n_experiments=200, n
         Max |t| (default) or max t.
     n_jobs : int or None
         Studies run at the same time, one per thread (``None``: one per core).
+    noise : {"gaussian", "long_tailed"}
+        Gaussian autocorrelation (RFT's assumption) or a long-tailed one with the same
+        estimated FWHM (:mod:`glmteach._noise`).
+    cdt_p : float
+        Cluster-defining threshold of the cluster methods as an uncorrected p (0.01,
+        0.005, 0.001); converted to ``|t|`` with df = n_subjects - 1. A t is refused.
+    connectivity : {6, 18, 26}
+        Neighbours that join a cluster (6: faces, nilearn's choice; SPM uses 18).
 
     Returns
     -------
@@ -425,14 +557,16 @@ def run_null_world(mask, n_subjects=16, smoothing_fwhm=8.0, n_experiments=200, n
             or not 1 <= n_experiments <= 100_000:
         raise ValueError(f"n_experiments must be a whole number between 1 and 100,000, got "
                          f"{n_experiments!r}; try n_experiments=200.")
-    if "permutation" in methods and n_experiments * n_perm > MAX_NULL_VALUES:
+    if ("permutation" in methods or "cluster" in methods) \
+            and n_experiments * n_perm > MAX_NULL_VALUES:
         raise ValueError(f"n_experiments * n_perm = {n_experiments * n_perm:,} null values "
                          f"is more than {MAX_NULL_VALUES:,}; lower n_perm or n_experiments.")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}; pass "
                         "e.g. lambda fraction, partial: print(fraction).")
     plan = _make_plan(mask, n_subjects, smoothing_fwhm, n_perm, two_sided, random_state,
-                      voxel_size_mm, methods)
+                      voxel_size_mm, methods, noise=noise, cdt_p=cdt_p,
+                      connectivity=connectivity)
     records = _Records(plan, int(n_experiments), float(smoothing_fwhm), alpha)
     n_workers = _n_workers(n_jobs)
     with ThreadPoolExecutor(n_workers, thread_name_prefix="glmteach-null") as pool:
@@ -476,6 +610,9 @@ class _Records:
         flips = sign_flips(plan.n_subjects, plan.n_perm, plan.two_sided, 0).n_flips
         self.max_null = (np.zeros((n_experiments, flips), np.float32)
                          if "permutation" in plan.methods else None)
+        self.max_cluster = np.full(n_experiments, np.nan) if plan.clusters else None
+        self.cluster_null = (np.zeros((n_experiments, flips), np.int32)
+                             if "cluster" in plan.methods else None)
         self.tic = time.perf_counter()
 
     def add(self, k, study):
@@ -486,6 +623,10 @@ class _Records:
             self.min_p[method][k] = study[method]
         if self.max_null is not None:
             self.max_null[k] = study["max_null"]
+        if self.max_cluster is not None:
+            self.max_cluster[k] = study["max_cluster"]
+        if self.cluster_null is not None:
+            self.cluster_null[k] = study["cluster_null"]
 
     def result(self, n_done):
         plan = self.plan
@@ -498,7 +639,11 @@ class _Records:
             n_voxels=plan.n_voxels, n_perm=plan.n_perm, smoothing_fwhm=self.smoothing_fwhm,
             voxel_size_mm=tuple(float(v) for v in plan.voxel_size), two_sided=plan.two_sided,
             alpha=self.alpha, random_state=plan.entropy,
-            elapsed=time.perf_counter() - self.tic)
+            elapsed=time.perf_counter() - self.tic, noise=plan.noise.name,
+            noise_description=plan.noise.describe(), cdt_p=plan.cdt_p,
+            connectivity=plan.connectivity,
+            max_cluster=None if self.max_cluster is None else self.max_cluster[:n_done],
+            cluster_null=None if self.cluster_null is None else self.cluster_null[:n_done])
 
 
 def _run_study(plan, k):
@@ -514,16 +659,23 @@ def _run_study(plan, k):
     stat = float(np.abs(t).max() if plan.two_sided else t.max())
     p = float(np.exp(t_logsf(np.array([abs(stat)]), df)[0]))
     p = min(1.0, 2.0 * p) if plan.two_sided else (p if stat >= 0 else 1.0 - p)
-    study = {"max_stat": stat, "fwhm_mm": np.full(3, np.nan), "resels": np.full(4, np.nan),
+    field = _random_field(plan, volumes, df)  # the smoothness is shown for every method
+    study = {"max_stat": stat, "fwhm_mm": field.fwhm_mm, "resels": field.resels,
              "uncorrected": p, "bonferroni": min(1.0, p * plan.n_voxels)}
     if "rft" in plan.methods:
-        field = _random_field(plan, volumes, df)
-        study["fwhm_mm"], study["resels"] = field.fwhm_mm, field.resels
         study["rft"] = float(field.corrected_p(stat, df, plan.two_sided))
     if "permutation" in plan.methods:
         null = _max_null(plan, Ys, flip_seed)
         study["max_null"] = null
         study["permutation"] = float(np.mean(null >= null[0]))
+    if plan.clusters:
+        roots = _kc.label_clusters(t, plan.cdt_t, plan.two_sided, plan.neighbours)
+        inside = roots[roots >= 0]
+        study["max_cluster"] = float(np.bincount(inside).max()) if inside.size else 0.0
+    if "rft_cluster" in plan.methods:
+        study["rft_cluster"] = (float(field.cluster_p(study["max_cluster"], plan.cdt_t, df,
+                                                      plan.two_sided))
+                                if study["max_cluster"] > 0 else 1.0)
     if "cluster" in plan.methods or "tfce" in plan.methods:
         Y = volumes[:, plan.mask].astype(np.float64)
         study.update(_cluster_min_p(plan, Y, flip_seed))
@@ -532,8 +684,6 @@ def _run_study(plan, k):
 
 def _random_field(plan, volumes, df):
     """RFT's view of one study: smoothness from its residuals (``random_field``'s estimator)."""
-    from .rft import RandomField, resel_counts
-
     sums, pairs = _k.roughness_sums(volumes, plan.mask)
     fwhm_vox = np.full(3, np.inf)
     for axis in range(3):
@@ -567,8 +717,10 @@ def _cluster_min_p(plan, Y, flip_seed):
 
     result = cluster_permutation_test(
         Y, plan.mask, None, n_perm=plan.n_perm, two_sided=plan.two_sided,
+        cluster_threshold=plan.cdt_p, connectivity=plan.connectivity,
         tfce="tfce" in plan.methods, random_state=flip_seed, n_jobs=1)  # one study per thread
-    out = {"cluster": float(np.mean(result.max_size_null >= result.max_size_null[0]))}
+    out = {"cluster": float(np.mean(result.max_size_null >= result.max_size_null[0])),
+           "cluster_null": result.max_size_null.astype(np.int32)}
     if result.max_tfce_null is not None:
         out["tfce"] = float(np.mean(result.max_tfce_null >= result.max_tfce_null[0]))
     return out
@@ -605,3 +757,56 @@ def _check_voxel_size(voxel_size_mm):
         raise ValueError(f"voxel_size_mm must be 3 positive numbers, got {voxel_size_mm!r}; "
                          "use MaskedMaps.voxel_size_mm.")
     return size
+
+
+# ------------------------------------------------------------------------------ sentences
+def _verdict(estimate, alpha):
+    """How an FWER estimate stands against alpha, judged by its interval."""
+    if estimate.lo > alpha:
+        return f"above the {alpha:.0%} it promises"
+    if estimate.hi < alpha:
+        return f"below the {alpha:.0%} it promises (conservative)"
+    if estimate.hi - estimate.lo > 0.2:
+        return f"too few studies to tell from {alpha:.0%}"
+    return f"consistent with {alpha:.0%}"
+
+
+def cluster_failure_sentence(result, alpha=None):
+    """A few sentences comparing the cluster methods, generated from ``result``'s numbers.
+
+    Says, for each cluster method that was run, how many null studies had a false
+    positive and whether the Clopper-Pearson interval lies above, below or around
+    ``alpha``; then, when both RFT and permutation cluster inference ran, the cluster size
+    each needed (median over studies), which is where a difference comes from.
+    Returns "" when no cluster method was run or no study is done.
+    """
+    alpha = _check_alpha(result.alpha if alpha is None else alpha)
+    methods = [m for m in CLUSTER_METHODS if m in result.methods]
+    if not methods or not result.n_done:
+        return ""
+    fwer = result.fwer(alpha)
+    noise = NOISE_LABELS.get(result.noise, result.noise)
+    stat = "|t|" if result.two_sided else "t"
+    parts = []
+    for method in methods:
+        e = fwer[method]
+        parts.append(f"{LABELS[method]} found a false positive in {e.n_false} of "
+                     f"{e.n_experiments} null studies ({e.rate:.0%}, 95% CI {e.lo:.0%} to "
+                     f"{e.hi:.0%}): {_verdict(e, alpha)}")
+    text = (f"With {noise} noise and clusters formed at p < {result.cdt_p:g} "
+            f"({stat} > {result.cdt_t:.2f}), " + "; ".join(parts) + ".")
+    sizes = result.cluster_thresholds(alpha)
+    if "rft_cluster" in sizes and "cluster" in sizes:
+        rft, perm = float(np.median(sizes["rft_cluster"])), float(np.median(sizes["cluster"]))
+        if np.isfinite(rft) and np.isfinite(perm):
+            text += (f" A cluster needed {perm:.0f} voxels to be significant by permutation "
+                     f"(median over studies) and {rft:.0f} by random field theory")
+            if perm > rft:
+                text += (f": a chance cluster of {rft:.0f} to {perm - 1:.0f} voxels is "
+                         f"significant for random field theory and not for permutation.")
+            elif rft > perm:
+                text += (f": random field theory asks for larger clusters than this noise "
+                         f"makes by chance.")
+            else:
+                text += ": the same."
+    return text
