@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from . import __version__
+from . import __version__, palette
 
 REPORT_MARKER = ".glmteach-report"
 REPORT_FILE = "report.html"
@@ -52,6 +52,17 @@ class MethodRow:
     controls: str
     note: str = ""
     available: bool = True
+    key: str = ""       # palette key ("bonferroni"...); guessed from ``method`` if empty
+
+    def style(self):
+        """The palette style of this row's method (``key``, else guessed from the name)."""
+        if self.key:
+            return palette.style(self.key)
+        name = self.method.lower()
+        for style in palette.METHOD_STYLES.values():
+            if name.startswith(style.label.lower()) or name.startswith(style.name):
+                return style
+        return palette.style("observed")
 
     def cells(self):
         """(threshold, survivors) as display text."""
@@ -110,7 +121,8 @@ def subjects_figure(maps, path, threshold=2.0):
     axes = np.atleast_2d(fig.subplots(n_rows, n_cols))
     for ax, img, subject in zip(axes.flat, imgs, maps.subjects):
         plotting.plot_glass_brain(img, colorbar=False, threshold=threshold, title=subject,
-                                  axes=ax, plot_abs=False, display_mode="z")
+                                  axes=ax, plot_abs=False, display_mode="z",
+                                  cmap=palette.signed_cmap())
     for ax in axes.flat[len(imgs):]:
         ax.set_axis_off()
     kind = "t-maps" if maps.tmaps is not None else "contrast maps"
@@ -130,7 +142,8 @@ def glass_brain_figure(img, path, title, threshold, vmax=None, colorbar_label=No
         warnings.filterwarnings("ignore", message="empty mask")
         display = plotting.plot_glass_brain(
             img, threshold=threshold, vmax=vmax, plot_abs=False, colorbar=True,
-            display_mode="ortho", title=title, figure=fig)
+            display_mode="ortho", title=title, figure=fig,
+            cmap=palette.signed_cmap())
     if colorbar_label and getattr(display, "_cbar", None) is not None:
         display._cbar.set_label(colorbar_label)
     fig.savefig(path, dpi=FIGURE_DPI)
@@ -150,15 +163,14 @@ def null_histogram_figure(results, path):
     finite = [row.threshold for row in rows if row.available and np.isfinite(row.threshold)]
     right = 1.08 * max([observed, np.quantile(perm.max_null, 0.999)] + finite)
     beyond = int((perm.max_null > right).sum())
-    ax.hist(np.minimum(perm.max_null, right), bins=80, range=(0, right), color="0.7",
-            edgecolor="0.45", linewidth=0.3)
-    styles = ["tab:green", "tab:orange", "tab:purple", "tab:red"]
-    for row, colour in zip(rows, styles):
+    ax.hist(np.minimum(perm.max_null, right), bins=80, range=(0, right), color=palette.BARS,
+            edgecolor=palette.BAR_EDGE, linewidth=0.3)
+    for row in rows:
         if row.available and np.isfinite(row.threshold):
-            ax.axvline(row.threshold, color=colour, linewidth=1.6,
-                       label=f"{row.method}: {row.threshold:.2f}")
-    ax.axvline(observed, color="black", linestyle="--", linewidth=1.2,
-               label=f"observed max |t| = {observed:.2f}")
+            ax.axvline(row.threshold, linewidth=1.8, label=f"{row.method}: {row.threshold:.2f}",
+                       **row.style().line)
+    ax.axvline(observed, linewidth=1.4, label=f"observed max |t| = {observed:.2f}",
+               **palette.line("observed"))
     ax.set_xlabel("largest |t| over the brain, one value per sign flip")
     ax.set_ylabel("number of flips")
     kind = "all flips (exact)" if perm.exact else "random flips"

@@ -18,12 +18,11 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
-from .. import nullworld, render
+from .. import nullworld, palette, render
 from ._helpers import Panel, png_image
 from .state import error_message
 
-COLORS = {"uncorrected": "tab:red", "bonferroni": "tab:purple", "rft": "tab:orange",
-          "permutation": "tab:green", "cluster": "tab:blue", "tfce": "tab:brown"}
+COLORS = {m: palette.color(m) for m in nullworld.METHODS}
 _REDRAW_SECONDS = 0.3  # at most ~3 pictures a second while a run streams results
 
 
@@ -261,7 +260,7 @@ class FWERFigure:
                                      solid_capstyle="butt")
             self._points[m], = ax.plot([], [], "o", color=COLORS[m], ms=7)
             self._labels[m] = ax.text(0.005, self._y[m] + 0.18, "", fontsize=8, ha="left",
-                                      va="bottom", color=COLORS[m],
+                                      va="bottom", color=palette.style(m).text,
                                       transform=ax.get_yaxis_transform())
         ax.set_xlabel("family-wise error rate (studies with >= 1 false positive)",
                       fontsize=9)
@@ -271,7 +270,7 @@ class FWERFigure:
                   ncol=2)
         self._title = self.fig.text(0.01, 0.97, "", fontsize=10, va="top")
         self._off_scale = run_ax.text(0.98, 0.98, "", transform=run_ax.transAxes, fontsize=7,
-                                      ha="right", va="top", color=COLORS["uncorrected"])
+                                      ha="right", va="top", color=palette.style("uncorrected").text)
         self._runs = {m: run_ax.plot([], [], color=COLORS[m], lw=1.5)[0] for m in self.methods}
         self._run_alpha = run_ax.axhline(0.05, color="k", ls="--", lw=1.0)
         run_ax.set_xlabel("studies done", fontsize=9)

@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import numpy as np
 from traitlets import link
 
-from .. import render
+from .. import palette, render
 from ._helpers import Panel, ProgressRow, drawing, message_html, png_image
 
 
@@ -222,8 +222,8 @@ def _t_histogram(tt):
     from scipy import stats
 
     hist = render.HistogramFigure(
-        {"threshold": dict(color="tab:red", linestyle="--"),
-         f"null t({tt.df:g}) density": dict(color="k", linestyle=":")}, "t")
+        {"threshold": palette.line("uncorrected"),
+         f"null t({tt.df:g}) density": dict(color=palette.TEXT, linestyle=":")}, "t")
     limit = max(np.abs(tt.t).max(), stats.t.isf(0.5e-6, tt.df)) * 1.05
     counts, edges = np.histogram(tt.t, bins=120, range=(-limit, limit))
     centres = (edges[:-1] + edges[1:]) / 2
@@ -233,11 +233,7 @@ def _t_histogram(tt):
     return hist
 
 
-_LINE_STYLES = {
-    "bonferroni": dict(color="tab:purple", linestyle="--"),
-    "rft": dict(color="tab:orange", linestyle="-."),
-    "permutation": dict(color="tab:green", linestyle="-"),
-}
+_LINE_STYLES = {name: palette.line(name) for name in ("bonferroni", "rft", "permutation")}
 
 CLUSTER_METHODS = ("size", "tfce")  # see _methods.METHODS
 _LINE_LABELS = {"bonferroni": "Bonferroni threshold", "rft": "RFT threshold",
@@ -397,7 +393,7 @@ def _null_histogram(state):
     from scipy import stats
 
     lines = {_LINE_LABELS[name]: style for name, style in _LINE_STYLES.items()}
-    lines["observed max |t|"] = dict(color="k", linestyle=":")
+    lines["observed max |t|"] = palette.line("observed")
     hist = render.HistogramFigure(lines, "max |t| over the brain", size=(7.4, 2.6),
                                   band_label="permutation threshold:\n95% Monte-Carlo interval")
     tt = state.ttest
