@@ -11,11 +11,12 @@ world, a row of the report).
   darkened where needed to reach 4.5:1 (WCAG AA for text).
 - Line styles (and markers) differ for every method, so a greyscale print or a projector
   that washes colours out still tells the lines apart.
-- Signed maps (t, z, signed -log10 p) use Crameri's ``berlin``: perceptually uniform,
-  diverging (blue < 0 < red) through a dark centre that stands out on the light grey
-  glass brain, and readable under the three deficiencies. Unsigned -log10 p maps use a
-  slice of ``inferno`` (perceptually uniform, dark purple -> orange) that avoids its
-  near-black and pale-yellow ends.
+- Maps are drawn on a light grey brain, so the strongest values are the darkest. Signed
+  maps (t, z, signed -log10 p) use ColorBrewer's ``RdBu_r`` (blue < 0 < red, even
+  lightness steps, red/blue stays apart under the three deficiencies) without its pale
+  middle, which thresholded maps never show. Unsigned -log10 p maps use ``inferno``
+  reversed (perceptually uniform), from orange to dark purple, without its pale-yellow and
+  black ends.
 """
 
 from dataclasses import dataclass
@@ -143,13 +144,23 @@ def text_color(rgb, background="#ffffff", minimum=4.5):
 
 
 # ---------------------------------------------------------------- colour maps
+SIGNED_GAP = 0.35  # each half of RdBu_r from its dark end to 35% of the way to white
+
+
 def signed_cmap():
-    """Diverging map for signed maps: blue < 0 < red through a dark centre (``berlin``)."""
-    return colormaps["berlin"].with_extremes(bad=(0, 0, 0, 0))
+    """Diverging map for signed maps: blue < 0 < red, darker = stronger.
+
+    ColorBrewer's ``RdBu_r`` without its pale middle: values that pass a display threshold
+    never fade into the light grey brain, and the strongest are the darkest.
+    """
+    rdbu = colormaps["RdBu_r"]
+    halves = [rdbu(np.linspace(0.0, SIGNED_GAP, 128)), rdbu(np.linspace(1 - SIGNED_GAP, 1.0, 128))]
+    listed = colors.ListedColormap(np.vstack(halves), name="RdBu_r_outer")
+    return listed.with_extremes(bad=(0, 0, 0, 0))
 
 
 def sequential_cmap():
-    """Sequential map for -log10 p: ``inferno`` from dark purple (weak) to orange (strong)."""
+    """Sequential map for -log10 p: ``inferno`` reversed, orange (weak) to dark purple (strong)."""
     inferno = colormaps["inferno"]
-    listed = colors.ListedColormap(inferno(np.linspace(0.2, 0.8, 256)), name="inferno_mid")
+    listed = colors.ListedColormap(inferno(np.linspace(0.8, 0.15, 256)), name="inferno_r_mid")
     return listed.with_extremes(bad=(0, 0, 0, 0))
