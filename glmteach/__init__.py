@@ -30,6 +30,7 @@ _API = {
     "glm_ttest": "glm",
     "PermutationResult": "permutation",
     "permutation_test": "permutation",
+    "glm_permutation_test": "glm_permutation",
     "Correction": "corrections",
     "correct": "corrections",
     "bonferroni_threshold": "corrections",

@@ -175,16 +175,37 @@ def max_null_t(Y, signs, keep, two_sided=True, n_jobs=None, progress=None):
     """
     Ys = np.empty_like(Y)
     unit_columns(Y, keep, Ys)
+    best = max_scaled_sum(Ys, signs, two_sided, n_jobs, progress)
+    t = np.empty_like(best)
+    scaled_sum_to_t(best, Y.shape[0], t)
+    return t
+
+
+def max_scaled_sum(Ys, signs, two_sided=True, n_jobs=None, progress=None):
+    """Largest ``|sum_i s_i Ys[i, v]|`` (or signed sum, one-sided) over voxels, per flip.
+
+    Parameters
+    ----------
+    Ys : ndarray of float64, shape (n_subjects, n_voxels)
+        Columns of unit Euclidean norm (or zero: left out).
+    signs : ndarray of int8, shape (n_flips, n_subjects)
+    two_sided, n_jobs, progress : see :func:`permutation_test`
+
+    Returns
+    -------
+    ndarray, shape (n_flips,)
+        The exact float64 maximum (float32 screen, float64 refinement).
+    """
     Ys32 = Ys.astype(np.float32)
-    starts, sizes = split_groups(Y.shape[0])
+    starts, sizes = split_groups(Ys.shape[0])
     block = int(np.clip(TABLE_BYTES // (4 * len(sizes) * 2 ** sizes.max()), 256, 8192))
     block -= block % SEGMENT
-    n_segments = -(-Y.shape[1] // SEGMENT)
-    tol = float32_tolerance(Y.shape[0], len(sizes))
+    n_segments = -(-Ys.shape[1] // SEGMENT)
+    tol = float32_tolerance(Ys.shape[0], len(sizes))
     best = np.empty(signs.shape[0])
     previous = numba.get_num_threads()
     set_n_jobs(n_jobs)
-    if Y.shape[1] * signs.shape[0] < SERIAL_WORK:
+    if Ys.shape[1] * signs.shape[0] < SERIAL_WORK:
         numba.set_num_threads(1)  # tiny problem: waking threads would cost more
     try:
         for start in range(0, signs.shape[0], CHUNK):
@@ -199,6 +220,4 @@ def max_null_t(Y, signs, keep, two_sided=True, n_jobs=None, progress=None):
                 progress((start + chunk.shape[0]) / signs.shape[0])
     finally:
         numba.set_num_threads(previous)
-    t = np.empty_like(best)
-    scaled_sum_to_t(best, Y.shape[0], t)
-    return t
+    return best

@@ -1,0 +1,160 @@
+"""GLM permutation null: the largest contrast t over voxels for each rearrangement.
+
+Everything is written in the orthonormal coordinates of :mod:`glmteach.glm_permutation`:
+a voxel's residuals are a unit vector ``e`` (``m`` values), a rearrangement is a matrix
+``A`` of ``r`` rows (the rearranged regressor of interest, then the rearranged nuisance
+directions that the rearrangement moves), and with ``a = A[0] @ e``,
+``b2 = sum_j (A[j] @ e) ** 2`` the refitted model's t is::
+
+    t = a * sqrt(df / max(1 - a**2 - b2, FLOOR))
+
+The kernels track ``q = a |a| / max(1 - a**2 - b2, FLOOR)`` (``a**2 / ...`` two-sided), which
+is increasing in ``t`` (``|t|``): ``t = sign(q) sqrt(df |q|)``.
+
+Speed and exactness: the projections ``A @ e`` of a tile of rearrangements and voxels are
+one float32 matrix product (BLAS); :func:`screen_tile` turns them into an upper bound of
+``q`` per voxel that holds whatever the rounding (``delta`` bounds the error of every
+float32 projection) and keeps its maximum per segment of voxels. :func:`refine` then
+recomputes ``q`` in float64 only in the segments whose bound reaches the largest exact
+value found: the result is the float64 maximum, as if every voxel had been computed so.
+"""
+
+import numpy as np
+from numba import prange
+
+from .._jit import jit, jit_parallel
+from .signflip import _max_bits
+
+FLOOR = 1e-14  # relative residual variance below which t is capped (a perfect refit)
+UNIT_ROUNDOFF32 = 2.0**-24
+
+
+def projection_error(m):
+    """Bound on ``|float32 (A @ e) - A @ e|`` for unit ``e`` and rows of norm <= 1.
+
+    Rounding of both inputs to float32 and of the ``m``-term dot product in any order
+    (``(m + 2) u``), doubled for margin.
+    """
+    return 2.0 * (m + 3) * UNIT_ROUNDOFF32
+
+
+@jit
+def screen_tile(P, r, two_sided, delta, segment, out, first):
+    """Per segment of voxels, an upper bound of ``q`` for each rearrangement of a tile.
+
+    Parameters
+    ----------
+    P : ndarray of float32, shape (n_tile * r, w)
+        Projections: rows ``k r .. k r + r - 1`` are rearrangement ``k``'s ``A @ e``.
+    r : int
+    two_sided : bool
+    delta : float
+        :func:`projection_error`.
+    segment : int
+    out : ndarray of int32, shape (>= n_tile, n_segments)
+        Receives the float32 bit patterns of the bounds (all >= 0) in columns
+        ``first ..``; view it as float32.
+    first : int
+    """
+    w = P.shape[1]
+    d32 = np.float32(delta)
+    margin = np.float32(8.0 * (r + 3) * UNIT_ROUNDOFF32)
+    floor = np.float32(FLOOR)
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    b2 = np.empty(w, np.float32)
+    babs = np.empty(w, np.float32)
+    bound = np.empty(w, np.float32)
+    bits = bound.view(np.int32)
+    for k in range(P.shape[0] // r):
+        b2[:] = zero
+        babs[:] = zero
+        for j in range(1, r):
+            row = P[k * r + j]
+            for v in range(w):
+                b2[v] += row[v] * row[v]
+                babs[v] += abs(row[v])
+        a = P[k * r]
+        for v in range(w):
+            a_up = abs(a[v]) + d32
+            num = a_up * a_up
+            if not two_sided:
+                pos = max(a[v] + d32, zero)
+                num = pos * pos
+            low = one - b2[v] - (d32 + d32) * babs[v] - a_up * a_up - margin
+            bound[v] = num / max(low, floor)
+        for s in range(-(-w // segment)):
+            stop = min((s + 1) * segment, w)
+            out[k, first + s] = _max_bits(bits[s * segment : stop], True)
+
+
+@jit
+def _segment_q(A, E, f, v0, v1, two_sided, acc):
+    """Exact (float64) largest ``q`` of rearrangement ``f`` over voxels ``v0 .. v1 - 1``."""
+    r, m = A.shape[1], A.shape[2]
+    w = v1 - v0
+    b2 = acc[r]
+    b2[:w] = 0.0
+    for j in range(r):
+        row = acc[j]
+        row[:w] = 0.0
+        for i in range(m):
+            coef = A[f, j, i]
+            for v in range(w):
+                row[v] += coef * E[i, v0 + v]
+        if j > 0:
+            for v in range(w):
+                b2[v] += row[v] * row[v]
+    best = -np.inf
+    a = acc[0]
+    for v in range(w):
+        den = max(1.0 - a[v] * a[v] - b2[v], FLOOR)
+        q = (a[v] * a[v] if two_sided else a[v] * abs(a[v])) / den
+        best = q if q > best else best
+    return best
+
+
+@jit_parallel
+def refine(A, E, screen, two_sided, segment, best):
+    """Exact largest ``q`` per rearrangement from the screen of :func:`screen_tile`.
+
+    Parameters
+    ----------
+    A : ndarray of float64, shape (n_chunk, r, m)
+    E : ndarray of float64, shape (m, n_voxels)
+        Unit residual vectors (columns), zero for voxels left out.
+    screen : ndarray of float32, shape (n_chunk, n_segments)
+    two_sided : bool
+    segment : int
+    best : ndarray of float64, shape (n_chunk,)
+        Filled in place.
+    """
+    for f in prange(screen.shape[0]):
+        best[f] = _refine_one(A, E, screen, two_sided, segment, f)
+
+
+@jit
+def _refine_one(A, E, screen, two_sided, segment, f):
+    n_voxels = E.shape[1]
+    top = 0
+    for s in range(screen.shape[1]):
+        if screen[f, s] > screen[f, top]:
+            top = s
+    acc = np.empty((A.shape[1] + 1, segment))
+    found = _segment_q(A, E, f, top * segment, min((top + 1) * segment, n_voxels),
+                       two_sided, acc)
+    for s in range(screen.shape[1]):
+        # 1e-5: the bound itself was computed in float32 (a few roundings)
+        if s == top or np.float64(screen[f, s]) * (1.0 + 1e-5) < found:
+            continue
+        q = _segment_q(A, E, f, s * segment, min((s + 1) * segment, n_voxels), two_sided,
+                       acc)
+        found = q if q > found else found
+    return found
+
+
+@jit
+def q_to_t(q, df, out):
+    """``t = sign(q) sqrt(df |q|)`` elementwise (1D)."""
+    for k in range(q.shape[0]):
+        out[k] = np.sign(q[k]) * np.sqrt(df * abs(q[k]))
