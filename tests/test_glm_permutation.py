@@ -142,6 +142,21 @@ def test_two_groups_with_a_covariate_equals_bruteforce():
     np.testing.assert_allclose(np.sort(res.max_null), ref, rtol=1e-9)
 
 
+@pytest.mark.parametrize("errors", ["symmetric", "exchangeable"])
+def test_many_nuisance_regressors_equal_bruteforce(errors):
+    # 1 + 3 nuisance rows move with sign flips, 1 + 2 with permutations (intercept fixed)
+    rng = np.random.default_rng(13)
+    n = 7
+    X = np.column_stack([np.ones(n), rng.standard_normal((n, 3))])
+    Y = rng.standard_normal((n, 30)) + np.outer(X[:, 3], rng.random(30))
+    res = gt.glm_permutation_test(Y, X, [0, 1, 0, 0], n_perm=10_000, errors=errors)
+    perms = itertools.permutations(range(n)) if errors == "exchangeable" else [range(n)]
+    signs = all_signs(n)[: 2 ** (n - 1)] if errors == "symmetric" else [np.ones(n)]
+    ref = textbook_null(Y, X, 1, "freedman_lane", list(perms), signs, True)
+    assert res.exact and res.n_flips == len(ref)
+    np.testing.assert_allclose(np.sort(res.max_null), np.sort(ref), rtol=1e-9)
+
+
 @pytest.mark.parametrize("two_sided", [True, False])
 def test_float32_screen_then_exact_maximum(two_sided):
     # near-duplicate voxels in different screening segments, differing by less than float32

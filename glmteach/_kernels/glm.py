@@ -62,18 +62,23 @@ def screen_tile(P, r, two_sided, delta, segment, out, first):
     floor = np.float32(FLOOR)
     one = np.float32(1.0)
     zero = np.float32(0.0)
-    b2 = np.empty(w, np.float32)
-    babs = np.empty(w, np.float32)
+    b2 = np.zeros(w, np.float32)
+    babs = np.zeros(w, np.float32)
     bound = np.empty(w, np.float32)
     bits = bound.view(np.int32)
     for k in range(P.shape[0] // r):
-        b2[:] = zero
-        babs[:] = zero
-        for j in range(1, r):
-            row = P[k * r + j]
-            for v in range(w):
-                b2[v] += row[v] * row[v]
-                babs[v] += abs(row[v])
+        if r == 2:  # one or two nuisance rows: one pass (the common designs)
+            _nuisance_one(P[k * r + 1], b2, babs)
+        elif r == 3:
+            _nuisance_two(P[k * r + 1], P[k * r + 2], b2, babs)
+        elif r > 3:
+            b2[:] = zero
+            babs[:] = zero
+            for j in range(1, r):
+                row = P[k * r + j]
+                for v in range(w):
+                    b2[v] += row[v] * row[v]
+                    babs[v] += abs(row[v])
         a = P[k * r]
         for v in range(w):
             a_up = abs(a[v]) + d32
@@ -86,6 +91,20 @@ def screen_tile(P, r, two_sided, delta, segment, out, first):
         for s in range(-(-w // segment)):
             stop = min((s + 1) * segment, w)
             out[k, first + s] = _max_bits(bits[s * segment : stop], True)
+
+
+@jit
+def _nuisance_one(b, b2, babs):
+    for v in range(b.shape[0]):
+        b2[v] = b[v] * b[v]
+        babs[v] = abs(b[v])
+
+
+@jit
+def _nuisance_two(b, c, b2, babs):
+    for v in range(b.shape[0]):
+        b2[v] = b[v] * b[v] + c[v] * c[v]
+        babs[v] = abs(b[v]) + abs(c[v])
 
 
 @jit
