@@ -166,8 +166,10 @@ class ClusterResult:
 
 def cluster_permutation_test(Y, mask, affine=None, n_perm=10000, two_sided=True,
                              cluster_threshold=None, t_threshold=None, connectivity=6,
-                             tfce=True, random_state=0, n_jobs=None, progress=None):
-    """Sign-flip permutation test of cluster size, cluster mass and TFCE.
+                             tfce=True, random_state=0, n_jobs=None, progress=None,
+                             design=None, contrast=None, method="freedman_lane",
+                             errors="auto", blocks=None):
+    """Permutation test of cluster size, cluster mass and TFCE (one-sample or any GLM).
 
     Parameters
     ----------
@@ -197,6 +199,12 @@ def cluster_permutation_test(Y, mask, affine=None, n_perm=10000, two_sided=True,
     progress : callable, optional
         Called as ``progress(fraction_done)`` between chunks of flips; Ctrl-C (or an
         exception raised by ``progress``) stops the run cleanly.
+    design, contrast : optional
+        A GLM instead of the one-sample test (two-sample, paired, covariates), as
+        :func:`glmteach.glm_permutation_test`: the t maps are the contrast's, df is
+        ``n_subjects - n_regressors`` and the flips are its rearrangements.
+    method, errors, blocks : optional
+        As :func:`glmteach.glm_permutation_test` (used only with ``design``).
 
     Returns
     -------
@@ -205,24 +213,44 @@ def cluster_permutation_test(Y, mask, affine=None, n_perm=10000, two_sided=True,
     Y = check_Y(Y)
     mask, affine = _check_grid(mask, affine, Y.shape[1])
     connectivity = _check_connectivity(connectivity)
-    df = Y.shape[0] - 1
-    threshold = _t_threshold(cluster_threshold, t_threshold, df, two_sided)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable or None, got {type(progress).__name__}.")
-    flips = sign_flips(Y.shape[0], n_perm, two_sided=two_sided, random_state=random_state)
     neighbours = mask_neighbours(mask, connectivity)
-    sum_squares = _flip_invariant_sum_squares(Y)
+    if design is None:
+        if contrast is not None:
+            raise ValueError("contrast needs a design; pass design=... too (or neither for "
+                             "the one-sample test).")
+        df = Y.shape[0] - 1
+        flips = sign_flips(Y.shape[0], n_perm, two_sided=two_sided, random_state=random_state)
+        sum_squares = _flip_invariant_sum_squares(Y)
+        t = np.empty((1, Y.shape[1]))
+        _k.t_maps(Y, sum_squares, flips.signs, 0, 1, t)
+        t = t[0]
 
-    t = np.empty((1, Y.shape[1]))
-    _k.t_maps(Y, sum_squares, flips.signs, 0, 1, t)
-    t = t[0]
+        def compute(start, stop, n_blocks, weight, max_size, max_mass, max_tfce):
+            _k.null_chunk(Y, sum_squares, flips.signs, start, stop, n_blocks, threshold,
+                          two_sided, tfce, weight, TFCE_H, TFCE_STEPS, neighbours,
+                          max_size, max_mass, max_tfce)
+    else:
+        from ._kernels.glm import cluster_null_chunk
+        from .glm_permutation import glm_setup
+
+        model, flips, tt = glm_setup(Y, design, contrast, n_perm, two_sided, method, errors,
+                                     blocks, random_state)
+        df, t = model.df, tt.t
+        E = np.ascontiguousarray(model.residuals(Y, ~tt.constant))
+
+        def compute(start, stop, n_blocks, weight, max_size, max_mass, max_tfce):
+            cluster_null_chunk(model.rearranged_rows(flips, start, stop), E, float(df), start,
+                               n_blocks, threshold, two_sided, tfce, weight, TFCE_H,
+                               TFCE_STEPS, neighbours, max_size, max_mass, max_tfce)
+    threshold = _t_threshold(cluster_threshold, t_threshold, df, two_sided)
     roots = _k.label_clusters(t, threshold, two_sided, neighbours)
     labels = _relabel_by_size(roots, np.abs(t))
     tfce_obs = None
     if tfce:
         tfce_obs = _k.tfce_map(t, two_sided, TFCE_E, TFCE_H, TFCE_STEPS, neighbours)
-    nulls = _run_null(Y, sum_squares, flips.signs, threshold, two_sided, tfce,
-                      neighbours, n_jobs, progress)
+    nulls = _run_null(flips.n_flips, Y.shape[1], compute, n_jobs, progress)
     result = ClusterResult(
         t=t, df=df, t_threshold=threshold, two_sided=two_sided, connectivity=connectivity,
         labels=labels, max_size_null=nulls[0], max_mass_null=nulls[1],
@@ -259,13 +287,15 @@ def mask_neighbours(mask, connectivity=6):
     return neighbours
 
 
-def _run_null(Y, sum_squares, signs, threshold, two_sided, tfce, neighbours,
-              n_jobs, progress):
-    """The three max-statistic nulls, computed in chunks timed to ~_CHUNK_SECONDS."""
-    n_flips = signs.shape[0]
+def _run_null(n_flips, n_voxels, compute, n_jobs, progress):
+    """The three max-statistic nulls, computed in chunks timed to ~_CHUNK_SECONDS.
+
+    ``compute(start, stop, n_blocks, extent_weight, max_size, max_mass, max_tfce)`` fills
+    flips ``start .. stop - 1`` with ``n_blocks`` threads.
+    """
     max_size = np.zeros(n_flips, np.int64)
     max_mass, max_tfce = np.zeros(n_flips), np.zeros(n_flips)
-    extent_weight = np.arange(Y.shape[1] + 1, dtype=float) ** TFCE_E
+    extent_weight = np.arange(n_voxels + 1, dtype=float) ** TFCE_E
     previous = numba.get_num_threads()
     try:
         n_blocks = _jit.set_n_jobs(n_jobs)
@@ -274,9 +304,7 @@ def _run_null(Y, sum_squares, signs, threshold, two_sided, tfce, neighbours,
         while start < n_flips:
             stop = min(n_flips, start + chunk)
             tic = time.perf_counter()
-            _k.null_chunk(Y, sum_squares, signs, start, stop, n_blocks, threshold,
-                          two_sided, tfce, extent_weight, TFCE_H, TFCE_STEPS,
-                          neighbours, max_size, max_mass, max_tfce)
+            compute(start, stop, n_blocks, extent_weight, max_size, max_mass, max_tfce)
             elapsed = max(time.perf_counter() - tic, 1e-6)
             chunk = unit * max(1, int(chunk * _CHUNK_SECONDS / elapsed / unit))
             start = stop

@@ -87,17 +87,12 @@ def glm_permutation_test(Y, design, contrast, n_perm=10000, two_sided=True,
         ``flips`` the :class:`~glmteach._rearrange.Rearrangements` used.
     """
     Y = check_Y(Y)
-    X, c = _check_design(design, contrast, Y.shape[0])
-    method = _check_choice("method", method, METHODS, "freedman_lane")
-    errors = _check_choice("errors", errors, ("auto",) + ERRORS, "auto")
+    model, arrangement, tt = glm_setup(Y, design, contrast, n_perm, two_sided, method,
+                                       errors, blocks, random_state)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, got {type(progress).__name__}; "
                         "pass e.g. lambda fraction: bar.update(fraction).")
-    block_ids = _check_blocks(blocks, X.shape[0])
-    model = _Model(X, c, block_ids, method, errors)
-    tt = glm_ttest(Y, X, c, two_sided=two_sided)
     t = tt.t
-    arrangement = rearrangements(X, n_perm, model.errors, block_ids, two_sided, random_state)
     if model.is_one_sample and method != "ter_braak":
         t, constant = one_sample_t(Y)  # bit for bit the sign-flip test of permutation_test
         t = t * model.mean_sign
@@ -110,6 +105,18 @@ def glm_permutation_test(Y, design, contrast, n_perm=10000, two_sided=True,
         t=t, df=float(tt.df), max_null=max_null, exact=arrangement.exact,
         n_flips=arrangement.n_flips, two_sided=bool(two_sided), flips=arrangement,
     )
+
+
+def glm_setup(Y, design, contrast, n_perm, two_sided, method, errors, blocks, random_state):
+    """Check the inputs; return the partitioned model, its rearrangements and the observed
+    :class:`~glmteach.glm.TTest` (shared with cluster and TFCE inference)."""
+    X, c = _check_design(design, contrast, Y.shape[0])
+    method = _check_choice("method", method, METHODS, "freedman_lane")
+    errors = _check_choice("errors", errors, ("auto",) + ERRORS, "auto")
+    block_ids = _check_blocks(blocks, X.shape[0])
+    model = _Model(X, c, block_ids, method, errors)
+    arrangement = rearrangements(X, n_perm, model.errors, block_ids, two_sided, random_state)
+    return model, arrangement, glm_ttest(Y, X, c, two_sided=two_sided)
 
 
 class _Model:
@@ -164,6 +171,10 @@ class _Model:
         t = np.empty_like(q)
         _k.q_to_t(q, float(self.df), t)
         return t
+
+    def rearranged_rows(self, arrangement, start, stop):
+        """Rearrangements ``start .. stop - 1`` as matrices, shape (stop - start, r, m)."""
+        return _rearranged_rows(self.M, self.W, arrangement, start, stop)
 
     def _two_levels(self, arrangement):
         """``(k, signs)`` with rearranged ``u`` = const + k * signs, when that const drops

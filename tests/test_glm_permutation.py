@@ -299,3 +299,44 @@ def test_bad_input_gets_a_one_line_error(design, contrast, kwargs, words):
         gt.glm_permutation_test(Y, design, contrast, n_perm=10, **kwargs)
     message = str(info.value)
     assert words in message and "\n" not in message
+
+
+# ----------------------------------------------------------------------------- clusters
+
+
+def test_two_sample_cluster_and_tfce_nulls_equal_bruteforce():
+    """Every relabelling of 4 vs 4 subjects, refitted with NumPy, labelled with scipy and
+    scored with nilearn's TFCE, gives the same three nulls."""
+    from test_clusters import nilearn_tfce, scipy_clusters, smooth_data
+
+    Y, mask = smooth_data(shape=(7, 8, 6), n_subjects=8, seed=3)
+    Y[:4] += 0.8
+    group = np.r_[np.ones(4), np.zeros(4)]
+    X = np.column_stack([group, np.ones(8)])
+    res = gt.cluster_permutation_test(Y, mask, n_perm=1000, design=X, contrast=[1, 0],
+                                      cluster_threshold=0.05)
+    assert res.exact and res.n_flips == comb(8, 4) and res.df == 6
+    np.testing.assert_allclose(res.t, gt.glm_ttest(Y, X, [1, 0]).t)
+    assert res.t_threshold == pytest.approx(stats.t.isf(0.025, 6))
+    E = Y - Y.mean(axis=0)  # Freedman-Lane residuals of the intercept-only null model
+    sizes, masses, tfces = [], [], []
+    for chosen in itertools.combinations(range(8), 4):
+        relabelled = np.column_stack([np.isin(np.arange(8), chosen), np.ones(8)])
+        t = gt.glm_ttest(E, relabelled.astype(float), [1, 0]).t
+        clusters = scipy_clusters(t, mask, res.t_threshold, 6) or [(0, 0.0)]
+        sizes.append(max(s for s, _ in clusters))
+        masses.append(max(m for _, m in clusters))
+        tfces.append(np.abs(nilearn_tfce(t, mask)).max())
+    np.testing.assert_array_equal(np.sort(res.max_size_null), np.sort(sizes))
+    np.testing.assert_allclose(np.sort(res.max_mass_null), np.sort(masses), rtol=1e-9)
+    np.testing.assert_allclose(np.sort(res.max_tfce_null), np.sort(tfces), rtol=1e-9)
+    assert res.max_tfce_null[0] == np.abs(res.tfce).max()
+
+
+def test_cluster_design_errors():
+    Y = np.random.default_rng(0).standard_normal((6, 8))
+    mask = np.ones((2, 2, 2), bool)
+    with pytest.raises(ValueError, match="contrast needs a design"):
+        gt.cluster_permutation_test(Y, mask, contrast=[1])
+    with pytest.raises(ValueError, match="rank deficient"):
+        gt.cluster_permutation_test(Y, mask, design=np.ones((6, 2)), contrast=[1, 0])

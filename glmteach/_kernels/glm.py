@@ -23,6 +23,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit, jit_parallel
+from .clusters import _max_cluster, _max_tfce
 from .signflip import _max_bits
 
 FLOOR = 1e-14  # relative residual variance below which t is capped (a perfect refit)
@@ -177,3 +178,57 @@ def q_to_t(q, df, out):
     """``t = sign(q) sqrt(df |q|)`` elementwise (1D)."""
     for k in range(q.shape[0]):
         out[k] = np.sign(q[k]) * np.sqrt(df * abs(q[k]))
+
+
+# ---------------------------------------------------------------- t maps for cluster nulls
+@jit
+def t_map(A, E, f, df, acc, t):
+    """Whole t map of rearrangement ``f`` (float64), written into ``t`` (n_voxels,)."""
+    r, m = A.shape[1], A.shape[2]
+    n_voxels = E.shape[1]
+    b2 = acc[r]
+    b2[:] = 0.0
+    for j in range(r):
+        row = acc[j]
+        row[:] = 0.0
+        for i in range(m):
+            coef = A[f, j, i]
+            for v in range(n_voxels):
+                row[v] += coef * E[i, v]
+        if j > 0:
+            for v in range(n_voxels):
+                b2[v] += row[v] * row[v]
+    a = acc[0]
+    for v in range(n_voxels):
+        t[v] = a[v] * np.sqrt(df / max(1.0 - a[v] * a[v] - b2[v], FLOOR))
+
+
+@jit_parallel
+def cluster_null_chunk(A, E, df, start, n_blocks, threshold, two_sided, do_tfce,
+                       extent_weight, H, n_steps, neighbours, max_size, max_mass, max_tfce):
+    """Max cluster size, mass and |TFCE| of the rearrangements ``A`` (flips ``start ..``).
+
+    ``A`` : (n_chunk, r, m) rearranged rows, ``E`` : (m, n_voxels) unit residuals; results
+    go to ``max_size[start + f]`` etc. Conventions of :mod:`glmteach._kernels.clusters`.
+    """
+    n_voxels = E.shape[1]
+    for b in prange(n_blocks):
+        acc = np.empty((A.shape[1] + 1, n_voxels))
+        t = np.empty(n_voxels)
+        side = np.empty(n_voxels + 1, np.int8)
+        order = np.empty(n_voxels, np.int32)
+        parent = np.empty(n_voxels, np.int32)
+        size = np.empty(n_voxels, np.int64)
+        values = np.empty(n_voxels)
+        level = np.empty(n_voxels + 1, np.int32)
+        since = np.empty(n_voxels, np.int32)
+        heights = np.empty(n_steps + 1)
+        cum_weight = np.empty(n_steps + 1)
+        for f in range(b, A.shape[0], n_blocks):
+            t_map(A, E, f, df, acc, t)
+            max_size[start + f], max_mass[start + f] = _max_cluster(
+                t, threshold, two_sided, neighbours, side, order, parent, size, values)
+            if do_tfce:
+                max_tfce[start + f] = _max_tfce(
+                    t, two_sided, extent_weight, H, n_steps, neighbours,
+                    level, order, parent, size, values, since, heights, cum_weight)
