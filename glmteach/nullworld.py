@@ -766,7 +766,7 @@ def _verdict(estimate, alpha):
         return f"above the {alpha:.0%} it promises"
     if estimate.hi < alpha:
         return f"below the {alpha:.0%} it promises (conservative)"
-    if estimate.hi - estimate.lo > 0.2:
+    if estimate.hi - estimate.lo > 0.12:
         return f"too few studies to tell from {alpha:.0%}"
     return f"consistent with {alpha:.0%}"
 
@@ -802,8 +802,9 @@ def cluster_failure_sentence(result, alpha=None):
             text += (f" A cluster needed {perm:.0f} voxels to be significant by permutation "
                      f"(median over studies) and {rft:.0f} by random field theory")
             if perm > rft:
-                text += (f": a chance cluster of {rft:.0f} to {perm - 1:.0f} voxels is "
-                         f"significant for random field theory and not for permutation.")
+                span = f"{rft:.0f}" if perm - 1 <= rft else f"{rft:.0f} to {perm - 1:.0f}"
+                text += (f": a chance cluster of {span} voxels is significant for random "
+                         f"field theory and not for permutation.")
             elif rft > perm:
                 text += (f": random field theory asks for larger clusters than this noise "
                          f"makes by chance.")

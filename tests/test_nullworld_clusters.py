@@ -173,3 +173,55 @@ def test_bad_cluster_input_says_what_to_do(kwargs, match):
     with pytest.raises(ValueError, match=match):
         nw.run_null_world(ball(6, 2.5), n_experiments=1, n_perm=10,
                           methods=["rft_cluster"], **kwargs)
+
+
+# ---------------------------------------------------------------- the panel, headless
+def _lesson(mask, n_subjects=16):
+    from types import SimpleNamespace
+
+    from glmteach.widgets.state import LessonState
+
+    state = LessonState(source="embedded")
+    state.masked = SimpleNamespace(mask=mask, n_subjects=n_subjects, voxel_size_mm=VOXEL)
+    return state
+
+
+def test_panel_noise_and_cdt_controls_run_what_they_say():
+    import html
+
+    from glmteach.widgets.labs import NullWorldPanel
+
+    mask = ball(10, 4.5)
+    panel = NullWorldPanel(_lesson(mask), n_experiments=20, n_perm=100, background=False,
+                           methods=("rft", "permutation"))
+    assert f"|t| &gt; {cdt_from_p(0.001, 15):.2f}" in panel.cdt_label.value
+    acf = panel.acf_image.value
+    panel.noise_buttons.value = "long_tailed"
+    panel.cdt_dropdown.value = 0.01
+    assert panel.acf_image.value != acf and panel.result is None  # drawn, not simulated
+    assert f"|t| &gt; {cdt_from_p(0.01, 15):.2f}" in panel.cdt_label.value
+    panel.extra["rft_cluster"].value = True
+    panel.extra["cluster"].value = True
+    panel.run_button.click()
+    res = panel.result
+    assert res.noise == "long_tailed" and res.cdt_p == 0.01
+    assert res.methods == ("rft", "permutation", "rft_cluster", "cluster")
+    direct = nw.run_null_world(mask, n_experiments=20, n_perm=100, noise="long_tailed",
+                               cdt_p=0.01, methods=res.methods, random_state=0)
+    np.testing.assert_array_equal(direct.min_p["rft_cluster"], res.min_p["rft_cluster"])
+    np.testing.assert_array_equal(direct.cluster_null, res.cluster_null)
+    assert f"estimated FWHM {np.mean(res.estimated_fwhm()):.1f} mm" in panel.status.value
+    assert html.escape(nw.cluster_failure_sentence(res, 0.05)) in panel.explanation.value
+    size = np.median(res.cluster_thresholds(0.05)["cluster"])
+    assert f"{size:.0f} voxels</td>" in panel.status.value
+
+
+def test_panel_refuses_a_t_where_a_p_is_expected():
+    from glmteach.widgets.labs import NullWorldPanel
+
+    with pytest.raises(ValueError, match="looks like a t value"):
+        NullWorldPanel(_lesson(ball(6, 2.5)), background=False, cdt_p=3.1)
+    with pytest.raises(ValueError, match="cdt_p must be one of"):
+        NullWorldPanel(_lesson(ball(6, 2.5)), background=False, cdt_p=0.02)
+    with pytest.raises(ValueError, match="noise must be one of"):
+        NullWorldPanel(_lesson(ball(6, 2.5)), background=False, noise="pink")

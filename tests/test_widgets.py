@@ -2,7 +2,9 @@
 
 import re
 
+import numpy as np
 import pytest
+from scipy import stats
 
 import glmteach as gt
 from glmteach import corrections, data, glm, masking, permutation
@@ -221,11 +223,26 @@ def test_cluster_and_tfce_columns_match_api(state, reference):
     try:
         assert "press Run permutations" in panel.table.value
         panel.run_button.click()
-        direct = cluster_permutation_test(masked.Y, masked.mask, masked.affine, n_perm=128)
-        n_perm = state.effective_n_perm()
-        expected = [int((direct.cluster_p("size", n_perm) <= state.alpha).sum()),
-                    int((direct.tfce_p(n_perm) <= state.alpha).sum())]
-        assert _bold_numbers(panel.table.value)[3:] == expected
+        field = reference[2]
+        for cdt_p in (0.001, 0.01):
+            panel.cdt.dropdown.value = cdt_p
+            assert state.cluster_cdt_p == cdt_p
+            t = stats.t.isf(cdt_p / 2, masked.Y.shape[0] - 1)
+            assert f"|t| &gt; {t:.2f}" in panel.cdt.label.value
+            panel.run_button.click()
+            direct = cluster_permutation_test(masked.Y, masked.mask, masked.affine,
+                                              n_perm=128, cluster_threshold=cdt_p)
+            n_perm = state.effective_n_perm()
+            rft_p = field.cluster_p(direct.cluster_sizes(), t, masked.Y.shape[0] - 1)
+            expected = [int(np.isin(direct.labels, 1 + np.flatnonzero(rft_p <= state.alpha))
+                            .sum()),
+                        int((direct.cluster_p("size", n_perm) <= state.alpha).sum()),
+                        int((direct.tfce_p(n_perm) <= state.alpha).sum())]
+            assert _bold_numbers(panel.table.value)[3:] == expected
+        with pytest.raises(Exception, match="looks like a t value"):
+            state.cluster_cdt_p = 3.1
+        assert state.cluster_cdt_p == 0.01
     finally:
         panel.clusters_box.value = False
+        state.cluster_cdt_p = 0.001
     assert state.methods == ["bonferroni", "rft", "permutation"]

@@ -140,10 +140,26 @@ def _cluster(kind):
     return compute
 
 
+def _rft_cluster(state, alpha, n_perm):
+    """Random field theory's cluster extent p (spm_P_RF) of the permutation run's clusters."""
+    clusters, field_ = state.clusters, state.field
+    p_cluster = np.ones(clusters.n_clusters + 1)
+    p_cluster[1:] = field_.cluster_p(clusters.cluster_sizes(), clusters.t_threshold,
+                                     clusters.df, clusters.two_sided)
+    p = p_cluster[clusters.labels]
+    k = field_.cluster_threshold(clusters.t_threshold, alpha, clusters.df, clusters.two_sided)
+    note = (f"clusters at |t| > {clusters.t_threshold:.2f}: significant from {k:,} voxels, "
+            f"FWHM {_fmt_fwhm(field_.fwhm_mm)} mm")
+    return MethodResult("rft_cluster", METHODS["rft_cluster"].label, neg_log10(p),
+                        float("nan"), int((p <= alpha).sum()), float(p.min(initial=1.0)),
+                        note=note)
+
+
 METHODS = {m.name: m for m in [
     Method("bonferroni", "Bonferroni", _parametric("bonferroni")),
     Method("rft", "Random field theory", _parametric("rft")),
     Method("permutation", "Permutation max-t", _permutation_maxt, "permutation", True),
+    Method("rft_cluster", "Cluster extent (RFT)", _rft_cluster, "clusters"),
     Method("size", "Cluster size (perm.)", _cluster("size"), "clusters", True),
     Method("tfce", "TFCE (perm.)", _cluster("tfce"), "clusters", True),
 ]}

@@ -12,6 +12,8 @@ panels' habits: figures created once and updated in place, PNG bytes in
 ``ipywidgets.Image``, errors as one line in the panel, ``background=False`` for tests.
 """
 
+import html
+import textwrap
 import threading
 import time
 
@@ -19,10 +21,14 @@ import ipywidgets as widgets
 import numpy as np
 
 from .. import nullworld, palette, render
+from .._noise import noise_model
+from ..rft import CDT_CHOICES, cdt_from_p, check_cdt_p
 from ._helpers import Panel, png_image
 from .state import error_message
 
 COLORS = {m: palette.color(m) for m in nullworld.METHODS}
+NOISE_OPTIONS = [("Gaussian ACF", "gaussian"), ("long-tailed ACF", "long_tailed")]
+CDT_OPTIONS = [(f"p < {p:g}", p) for p in CDT_CHOICES]
 _REDRAW_SECONDS = 0.3  # at most ~3 pictures a second while a run streams results
 
 
@@ -70,15 +76,33 @@ class NullWorldPanel(Panel):
         Methods of :func:`glmteach.nullworld.run_null_world`.
     background : bool
         Run in a thread (False: in the calling thread, for tests and scripts).
+    noise : {"gaussian", "long_tailed"}
+        Starting noise model (:mod:`glmteach._noise`).
+    cdt_p : {0.01, 0.005, 0.001}
+        Starting cluster-defining threshold, an uncorrected p (a t is refused).
     """
 
     title = "Lab: the null world"
 
     def __init__(self, state=None, n_experiments=200, n_perm=1000,
-                 methods=nullworld.DEFAULT_METHODS, background=True):
+                 methods=nullworld.DEFAULT_METHODS, background=True, noise="gaussian",
+                 cdt_p=0.001):
         super().__init__(state, background)
         s = self.state
         self.methods = nullworld._check_methods(methods)
+        noise_model(noise, 8.0, (3.0, 3.0, 3.0))  # a one-line error for an unknown model
+        if check_cdt_p(cdt_p) not in CDT_CHOICES:  # a t is refused with its own message
+            raise ValueError(f"cdt_p must be one of {', '.join(map(str, CDT_CHOICES))}, got "
+                             f"{cdt_p!r}; try cdt_p=0.001.")
+        self.noise_buttons = widgets.ToggleButtons(options=NOISE_OPTIONS, value=noise,
+                                                   description="noise",
+                                                   style={"button_width": "130px"})
+        self.cdt_dropdown = widgets.Dropdown(options=CDT_OPTIONS, value=cdt_p,
+                                             description="cluster CDT",
+                                             layout=widgets.Layout(width="200px"))
+        self.cdt_label = widgets.HTML()
+        self.acf_image = png_image()
+        self.acf_figure = ACFFigure()
         self.smoothing_slider = widgets.FloatSlider(
             value=s.smoothing_fwhm, min=0.0, max=24.0, step=1.0, description="FWHM (mm)",
             continuous_update=False)
@@ -99,8 +123,9 @@ class NullWorldPanel(Panel):
         self.extra = {m: widgets.Checkbox(value=m in self.methods, indent=False,
                                           description=label,
                                           layout=widgets.Layout(width="auto"))
-                      for m, label in (("cluster", "cluster size (slower)"),
-                                       ("tfce", "TFCE (much slower)"))}
+                      for m, label in (("rft_cluster", "RFT cluster extent"),
+                                       ("cluster", "permutation cluster size (slower)"),
+                                       ("tfce", "permutation TFCE (much slower)"))}
         self.status, self.explanation = widgets.HTML(), widgets.HTML()
         self.image = png_image()
         self.result = None
@@ -110,16 +135,42 @@ class NullWorldPanel(Panel):
         self.run_button.on_click(lambda _: self.run())
         self.stop_button.on_click(lambda _: self._worker.stop_flag.set())
         self.alpha_slider.observe(lambda _: self.redraw(), names="value")
-        for slider in (self.smoothing_slider, self.experiments_slider, self.n_perm_slider):
+        for slider in (self.smoothing_slider, self.experiments_slider, self.n_perm_slider,
+                       self.noise_buttons, self.cdt_dropdown):
             slider.observe(self._on_settings, names="value")
+        for control in (self.smoothing_slider, self.noise_buttons, self.cdt_dropdown):
+            control.observe(lambda _: self._draw_noise(), names="value")
         self.widget.children = [
             widgets.HBox([self.smoothing_slider, self.alpha_slider]),
+            widgets.HBox([self.noise_buttons]),
             widgets.HBox([self.experiments_slider, self.n_perm_slider]),
-            widgets.HBox([widgets.HTML("also permutation inference on:"),
-                          *self.extra.values()]),
+            widgets.HBox([widgets.HTML("also cluster inference:"), *self.extra.values()]),
+            widgets.HBox([self.cdt_dropdown, self.cdt_label]),
             widgets.HBox([self.run_button, self.bar, self.stop_button]),
-            self.message, self.status, self.image, self.explanation]
+            self.message, self.status, self.image, self.explanation, self.acf_image]
+        self._draw_noise()
         self.redraw()
+
+    def _draw_noise(self):
+        """The CDT as the t it means, and the chosen noise's autocorrelation (no simulation)."""
+        n_subjects = self._n_subjects()
+        df = n_subjects - 1
+        cdt_p = float(self.cdt_dropdown.value)
+        stat = "|t|" if self.state.two_sided else "t"
+        self.cdt_label.value = (f"<span style='font-size:13px'>clusters: voxels with "
+                                f"uncorrected p &lt; {cdt_p:g}, i.e. {stat} &gt; "
+                                f"{cdt_from_p(cdt_p, df, self.state.two_sided):.2f} "
+                                f"(df = {df})</span>")
+        model = noise_model(self.noise_buttons.value, float(self.smoothing_slider.value),
+                            (3.0, 3.0, 3.0) if self.state.masked is None
+                            else self.state.masked.voxel_size_mm)
+        with self._worker.draw_lock:
+            self.acf_figure.update(model)
+            self.acf_image.value = self.acf_figure.to_png()
+
+    def _n_subjects(self):
+        masked = self.state.masked
+        return int(masked.n_subjects) if masked is not None else 16
 
     # -------------------------------------------------------------- running
     def run(self):
@@ -152,7 +203,8 @@ class NullWorldPanel(Panel):
                 n_perm=int(self.n_perm_slider.value), alpha=float(self.alpha_slider.value),
                 methods=self.methods, random_state=self.state.random_state,
                 progress=self._progress, voxel_size_mm=masked.voxel_size_mm,
-                two_sided=self.state.two_sided)
+                two_sided=self.state.two_sided, noise=self.noise_buttons.value,
+                cdt_p=float(self.cdt_dropdown.value))
         except _Stopped:
             self.show(f"stopped after {self.result.n_done} studies; the plot shows those.",
                       "warning")
@@ -193,23 +245,34 @@ def _status_html(result, alpha):
         return "<i>Press Run: each study is 16 subjects of pure noise (no effect anywhere).</i>"
     rate = result.n_done / max(result.elapsed, 1e-9)
     thresholds = result.thresholds(alpha)
+    sizes = {m: float(np.median(v)) if v.size else np.nan
+             for m, v in result.cluster_thresholds(alpha).items()}
     rows = "".join(
         f"<tr><td>{nullworld.LABELS[m]}</td><td><b>{e.rate:.1%}</b></td>"
         f"<td>[{e.lo:.1%}, {e.hi:.1%}]</td><td>{e.n_false} / {e.n_experiments}</td>"
-        f"<td>{_threshold_text(thresholds[m])}</td></tr>"
+        f"<td>{_threshold_text(thresholds[m], sizes.get(m, np.nan))}</td></tr>"
         for m, e in result.fwer(alpha).items())
-    smooth = np.nanmean(result.fwhm_mm) if np.isfinite(result.fwhm_mm).any() else np.nan
-    estimate = f", RFT's estimated smoothness {smooth:.1f} mm" if np.isfinite(smooth) else ""
+    smooth = result.estimated_fwhm()
+    estimate = (f"; estimated FWHM {np.mean(smooth):.1f} mm (assuming a Gaussian ACF, as "
+                f"RFT does)" if np.isfinite(smooth).all() else "")
+    clusters = (f"; clusters at p &lt; {result.cdt_p:g} ({'|t|' if result.two_sided else 't'}"
+                f" &gt; {result.cdt_t:.2f})"
+                if any(m in result.methods for m in nullworld.CLUSTER_METHODS) else "")
+    noise = html.escape(result.noise_description or
+                        f"noise smoothed at {result.smoothing_fwhm:g} mm")
     return (f"<div style='font-size:13px'>{result.n_done} of {result.n_experiments} null "
-            f"studies ({result.n_subjects} subjects, {result.n_voxels:,} voxels, noise "
-            f"smoothed at {result.smoothing_fwhm:g} mm{estimate}; {result.n_perm:,} flips "
-            f"each) in {result.elapsed:.1f} s ({rate:.1f} studies/s).</div>"
+            f"studies ({result.n_subjects} subjects, {result.n_voxels:,} voxels, {noise}"
+            f"{estimate}{clusters}; {result.n_perm:,} flips each) in {result.elapsed:.1f} s "
+            f"({rate:.1f} studies/s).</div>"
             "<table class='gt-table'><tr><th>method</th><th>FWER</th><th>95% CI</th>"
-            "<th>studies with a false positive</th><th>typical |t| threshold</th></tr>"
+            "<th>studies with a false positive</th><th>typical threshold: |t|, or "
+            "cluster size</th></tr>"
             f"{rows}</table>")
 
 
-def _threshold_text(value):
+def _threshold_text(value, size=np.nan):
+    if np.isfinite(size):
+        return f"{size:.0f} voxels"
     return f"{value:.2f}" if np.isfinite(value) else "-"
 
 
@@ -231,10 +294,46 @@ def _lesson_html(result, alpha):
                      "(compare the thresholds at 4, 12 and 24 mm).")
     if "permutation" in fwer:
         lines.append("Permutation max-t makes no smoothness assumption and stays at alpha.")
-    if "cluster" in fwer or "tfce" in fwer:
-        lines.append("Cluster size and TFCE by permutation keep alpha too (Eklund et al. "
-                     "2016 found that parametric cluster inference did not).")
+    sentence = nullworld.cluster_failure_sentence(result, alpha)
+    if sentence:
+        lines.append(html.escape(sentence))
     return "<div style='font-size:12px'>" + "<br>".join(lines) + "</div>"
+
+
+class ACFFigure:
+    """The noise's spatial autocorrelation against a Gaussian one of the same FWHM.
+
+    What random field theory assumes (dashed) and what the noise has (solid), along the
+    first axis; with the long-tailed model the two agree between neighbours (so the
+    FWHM estimate agrees) and part ways further out.
+    """
+
+    def __init__(self):
+        self.fig = render.new_figure(6.4, 2.6)
+        self.ax = ax = self.fig.add_axes([0.09, 0.18, 0.88, 0.56])
+        self._noise, = ax.plot([], [], color="k", lw=2, label="the noise")
+        self._gauss, = ax.plot([], [], color="0.45", lw=1.5, ls="--",
+                               label="Gaussian ACF of the same FWHM (RFT's assumption)")
+        ax.set_xlim(0, 40)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("distance between two voxels (mm)", fontsize=8)
+        ax.set_ylabel("correlation", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.legend(fontsize=7, frameon=False, loc="upper right")
+        self._title = self.fig.text(0.01, 0.97, "", fontsize=8, va="top")
+
+    def update(self, model):
+        d = np.linspace(0.0, 40.0, 161)
+        self._noise.set_data(d, model.acf(d))
+        self._gauss.set_data(d, model.gaussian_acf(d))
+        far = 3 * max(model.smoothing_fwhm, 1.0)
+        self._title.set_text(
+            f"{textwrap.fill(model.describe(), 95)}\ncorrelation {far:.0f} mm apart: "
+            f"{float(model.acf(far)):.3f} (a Gaussian ACF: {float(model.gaussian_acf(far)):.3f})")
+
+    def to_png(self):
+        return render.figure_png(self.fig)
 
 
 class FWERFigure:
@@ -245,7 +344,7 @@ class FWERFigure:
     def __init__(self, methods):
         self.methods = list(methods)
         self.fig = render.new_figure(8.6, 3.2)
-        self.ax = ax = self.fig.add_axes([0.2, 0.15, 0.36, 0.66])
+        self.ax = ax = self.fig.add_axes([0.24, 0.15, 0.33, 0.66])
         self.run_ax = run_ax = self.fig.add_axes([0.66, 0.15, 0.32, 0.66])
         ys = np.arange(len(self.methods))[::-1]
         self._y = dict(zip(self.methods, ys))
@@ -320,7 +419,10 @@ class FWERFigure:
         self.run_ax.set_ylim(0, min(1.02, runs_top))
         hidden = [nullworld.LABELS[m] for m in self.methods if fwer[m].rate > runs_top]
         self._off_scale.set_text("off the scale: " + ", ".join(hidden) if hidden else "")
-        self._title.set_text(f"{n} null studies, smoothing {result.smoothing_fwhm:g} mm, "
+        noise = "long-tailed noise" if result.noise == "long_tailed" else "smoothing"
+        cdt = (f", clusters at p < {result.cdt_p:g}"
+               if any(m in self.methods for m in nullworld.CLUSTER_METHODS) else "")
+        self._title.set_text(f"{n} null studies, {noise} {result.smoothing_fwhm:g} mm{cdt}, "
                              f"alpha = {alpha:g}")
 
     def to_png(self):

@@ -235,9 +235,43 @@ def _t_histogram(tt):
 
 _LINE_STYLES = {name: palette.line(name) for name in ("bonferroni", "rft", "permutation")}
 
-CLUSTER_METHODS = ("size", "tfce")  # see _methods.METHODS
+CLUSTER_METHODS = ("rft_cluster", "size", "tfce")  # see _methods.METHODS
 _LINE_LABELS = {"bonferroni": "Bonferroni threshold", "rft": "RFT threshold",
                 "permutation": "permutation threshold"}
+
+
+class CDTControl:
+    """The cluster-defining threshold as a p (0.01, 0.005, 0.001) and the t it means."""
+
+    def __init__(self, state):
+        from ..rft import CDT_CHOICES
+
+        self.state = state
+        self.dropdown = widgets.Dropdown(
+            options=[(f"p < {p:g}", p) for p in CDT_CHOICES], description="clusters at",
+            value=min(CDT_CHOICES, key=lambda p: abs(p - state.cluster_cdt_p)),
+            layout=widgets.Layout(width="190px"))
+        self.label = widgets.HTML()
+        self.dropdown.observe(self._on_dropdown, names="value")
+        state.observe(self._update, names=["cluster_cdt_p", "ttest"])
+        self.widget = widgets.HBox([self.dropdown, self.label])
+        self._update()
+
+    def _on_dropdown(self, change):
+        self.state.cluster_cdt_p = float(change["new"])
+
+    def _update(self, change=None):
+        from ..rft import cdt_from_p
+
+        if self.state.cluster_cdt_p in [v for _, v in self.dropdown.options]:
+            self.dropdown.value = self.state.cluster_cdt_p  # (set from code: follow it)
+        tt = self.state.ttest
+        if tt is None:
+            self.label.value = ""
+            return
+        t = cdt_from_p(self.state.cluster_cdt_p, tt.df, tt.two_sided)
+        self.label.value = (f"<span style='font-size:12px'>uncorrected, i.e. "
+                            f"{'|t|' if tt.two_sided else 't'} &gt; {t:.2f}</span>")
 
 
 class ComparisonPanel(Panel):
@@ -264,10 +298,12 @@ class ComparisonPanel(Panel):
                                          button_style="primary",
                                          layout=widgets.Layout(width="180px"))
         self.clusters_box = widgets.Checkbox(
-            description="also cluster size and TFCE (1,000 flips, slower)", indent=False,
+            description="also cluster inference: RFT extent, permutation size and TFCE "
+                        "(1,000 flips, slower)", indent=False,
             value=any(m in s.methods for m in CLUSTER_METHODS),
             layout=widgets.Layout(width="auto"))
         self.clusters_box.observe(self._on_clusters_box, names="value")
+        self.cdt = CDTControl(s)
         self.progress = ProgressRow(s, ["permute"], "flips")
         self.maps_image, self.null_image = png_image(), png_image()
         self.table = widgets.HTML()
@@ -279,7 +315,8 @@ class ComparisonPanel(Panel):
         s.observe(self._on_busy, names="busy")
         self.widget.children = [
             widgets.HBox([self.alpha_slider, self.alpha_text]),
-            widgets.HBox([self.n_perm_slider, self.run_button]), self.clusters_box,
+            widgets.HBox([self.n_perm_slider, self.run_button]),
+            widgets.HBox([self.clusters_box, self.cdt.widget]),
             self.progress.widget,
             self.message,
             widgets.HBox([self.maps_image, self.null_image],  # wraps on narrow screens

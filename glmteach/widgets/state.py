@@ -15,7 +15,7 @@ t-test or a permutation null (the null is computed once at :attr:`n_perm_max` fl
 
 import threading
 
-from traitlets import Any, Bool, Enum, Float, HasTraits, Int, List, Unicode, observe
+from traitlets import Any, Bool, Enum, Float, HasTraits, Int, List, Unicode, observe, validate
 
 from . import _methods
 
@@ -48,6 +48,7 @@ class LessonState(HasTraits):
     p_threshold = Float(0.001, help="uncorrected p threshold (t-test step)")
     alpha = Float(0.10, help="family-wise error rate (comparison step)")
     n_perm = Int(10000, help="flips used by the permutation test (a prefix of the null)")
+    cluster_cdt_p = Float(0.001, help="cluster-defining threshold, an uncorrected p")
     methods = List(Unicode(), default_value=list(_methods.DEFAULT_METHODS))
     two_sided = Bool(True)
     random_state = Int(0)
@@ -155,7 +156,7 @@ class LessonState(HasTraits):
         masked = self.masked
         result = clusters.cluster_permutation_test(
             masked.Y, masked.mask, masked.affine,
-            n_perm=min(self.n_perm_max, CLUSTER_N_PERM),
+            n_perm=min(self.n_perm_max, CLUSTER_N_PERM), cluster_threshold=self.cluster_cdt_p,
             two_sided=self.two_sided, random_state=self.random_state,
             progress=self._reporter(progress))
         if self.masked is masked:
@@ -302,6 +303,18 @@ class LessonState(HasTraits):
 
     def _drop_cache(self, name):
         self._cache = {k: v for k, v in self._cache.items() if k[0] != name}
+
+    @validate("cluster_cdt_p")
+    def _check_cluster_cdt_p(self, proposal):
+        from ..rft import check_cdt_p
+
+        return check_cdt_p(proposal["value"], "cluster_cdt_p")  # a t is refused
+
+    @observe("cluster_cdt_p")
+    def _on_cluster_cdt(self, change):
+        if self.clusters is not None:  # clusters at another CDT: compute them again
+            self.clusters = None
+            self._drop_cache("clusters")
 
     @observe("maps", "masked")
     def _on_new_cohort(self, change):
