@@ -806,8 +806,7 @@ def cluster_failure_sentence(result, alpha=None):
                 text += (f": a chance cluster of {span} voxels is significant for random "
                          f"field theory and not for permutation.")
             elif rft > perm:
-                text += (f": random field theory asks for larger clusters than this noise "
-                         f"makes by chance.")
+                text += ": random field theory asks for larger clusters than permutation."
             else:
                 text += ": the same."
     return text
