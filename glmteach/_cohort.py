@@ -86,3 +86,78 @@ def simulate_localizer_cohort(n_subjects, random_state=0):
         gains.append(gain)
     subjects = [f"sim-{i + 1:02d}" for i in range(n_subjects)]
     return Cohort(imgs=imgs, tmaps=tmaps, subjects=subjects, gains=np.array(gains))
+
+
+# ----------------------------------------------------------------------------- two conditions
+# The SIMULATED stand-in for the localizer's "vertical checkerboard" and "horizontal
+# checkerboard" maps (nilearn's paired / two-sample example). Subject i, age a_i::
+#
+#     vertical_i   = gain_i * RESPONSE * visual + g_i * DIFFERENCE * m(a_i) * meridian
+#                    + subject_i + noise_i,v
+#     horizontal_i = gain_i * RESPONSE * visual + subject_i + noise_i,h
+#
+# ``visual``: Gaussian blobs (peak 1) on both calcarine sulci; ``meridian``: smaller blobs
+# next to them (the vertical-minus-horizontal effect); m(a) = 1 - AGE_SLOPE (a - 40) / 10
+# makes the effect shrink with age; gain_i and g_i are log-normal subject gains. ``subject_i`` is smooth noise shared by the subject's
+# two maps (why pairing helps), ``noise`` is smooth noise per map. Not real anatomy of
+# retinotopy: blobs placed by hand, labelled SIMULATED wherever shown.
+VISUAL_PEAKS_MM = ((12.0, -88.0, 2.0), (-12.0, -88.0, 2.0))
+MERIDIAN_PEAKS_MM = ((20.0, -80.0, -8.0), (-20.0, -80.0, -8.0))
+BLOB_FWHM_MM = 16.0
+RESPONSE = 5.0          # peak response to either checkerboard (noise SDs)
+DIFFERENCE = 3.0        # peak vertical - horizontal effect at age 40 (noise SDs)
+AGE_SLOPE = 0.15        # relative change of that effect per decade of age
+DIFFERENCE_GAIN_SD = 0.25  # log-SD of the subjects' gains of that effect
+SUBJECT_SD = 1.0        # SD of the smooth subject effect shared by both maps
+MAP_NOISE_SD = 0.7      # SD of each map's own smooth noise
+AGE_RANGE = (20.0, 60.0)
+
+
+@dataclass
+class TwoConditionCohort:
+    vertical: list
+    horizontal: list
+    subjects: list
+    ages: np.ndarray
+    gains: np.ndarray
+
+
+def _blobs(peaks_mm, affine, shape):
+    ijk = np.indices(shape).reshape(3, -1)
+    xyz = (affine[:3, :3] @ ijk + affine[:3, 3:4]).T
+    sigma = BLOB_FWHM_MM * _FWHM_TO_SIGMA
+    out = sum(np.exp(-((xyz - peak) ** 2).sum(axis=1) / (2 * sigma**2)) for peak in peaks_mm)
+    return (out / out.max()).reshape(shape)
+
+
+def simulate_checkerboard_cohort(n_subjects, random_state=0):
+    """Build the SIMULATED two-condition cohort (deterministic for ``random_state``)."""
+    _, brain, affine = _template(PATTERN_FLOOR)
+    visual = _blobs(VISUAL_PEAKS_MM, affine, brain.shape)
+    meridian = _blobs(MERIDIAN_PEAKS_MM, affine, brain.shape)
+    voxel_mm = float(np.sqrt((affine[:3, :3] ** 2).sum(0)).mean())
+    sigma_vox = NOISE_FWHM_MM * _FWHM_TO_SIGMA / voxel_mm
+
+    def smooth(rng, sd):
+        field = gaussian_filter(rng.standard_normal(brain.shape), sigma_vox, mode="constant")
+        return field * (sd / field[brain].std())
+
+    vertical, horizontal, ages, gains = [], [], [], []
+    for i in range(n_subjects):
+        rng = _subject_rng(random_state, 1000 + i)  # streams apart from the motor cohort
+        age = rng.uniform(*AGE_RANGE)
+        gain = np.exp(GAIN_SD * rng.standard_normal())
+        effect = np.exp(DIFFERENCE_GAIN_SD * rng.standard_normal()) * DIFFERENCE
+        shared = smooth(rng, SUBJECT_SD)
+        modulation = 1.0 - AGE_SLOPE * (age - 40.0) / 10.0
+        v = gain * RESPONSE * visual + effect * modulation * meridian + shared
+        h = gain * RESPONSE * visual + shared
+        for maps, values in ((vertical, v + smooth(rng, MAP_NOISE_SD)),
+                             (horizontal, h + smooth(rng, MAP_NOISE_SD))):
+            maps.append(nib.Nifti1Image(np.where(brain, values, 0.0).astype(np.float32),
+                                        affine))
+        ages.append(age)
+        gains.append(gain)
+    subjects = [f"sim-{i + 1:02d}" for i in range(n_subjects)]
+    return TwoConditionCohort(vertical, horizontal, subjects, np.round(ages, 1),
+                              np.array(gains))

@@ -351,3 +351,177 @@ def _expand_paths(paths_or_glob):
 def _describe_origin(paths):
     folders = {str(Path(p).parent) for p in paths if isinstance(p, (str, Path))}
     return folders.pop() if len(folders) == 1 else "several folders"
+
+
+# ----------------------------------------------------------------------------- two conditions
+
+CHECKERBOARDS = ("vertical checkerboard", "horizontal checkerboard")
+
+
+@dataclass
+class TwoConditionMaps:
+    """Two contrast maps per subject (nilearn's paired / two-sample example).
+
+    Attributes
+    ----------
+    first, second : GroupMaps
+        The maps of each condition, subjects in the same order.
+    conditions : tuple of str
+        Condition names, e.g. ("vertical checkerboard", "horizontal checkerboard").
+    covariates : pandas.DataFrame
+        One row per subject: ``subject`` and ``age`` (years).
+    source, description, notice : str
+        As :class:`GroupMaps` (the description says SIMULATED for the embedded cohort).
+    """
+
+    first: GroupMaps
+    second: GroupMaps
+    conditions: tuple
+    covariates: object
+    source: str
+    description: str
+    notice: str = ""
+
+    @property
+    def n_subjects(self):
+        return self.first.n_subjects
+
+    @property
+    def is_simulated(self):
+        return self.source == "embedded"
+
+    def stacked(self):
+        """Both conditions as one :class:`GroupMaps` (first condition's subjects first),
+        so that one group mask serves both (``gt.mask_maps(maps.stacked())``)."""
+        labels = [f"{s} {c}" for c, maps in zip(self.conditions, (self.first, self.second))
+                  for s in maps.subjects]
+        return GroupMaps(imgs=self.first.imgs + self.second.imgs, subjects=labels,
+                         source=self.source, description=self.description,
+                         notice=self.notice)
+
+    def __repr__(self):
+        return (f"TwoConditionMaps({self.n_subjects} subjects x {self.conditions}, "
+                f"source={self.source!r}: {self.description})")
+
+
+def load_checkerboards(n_subjects=16, source="auto", data_dir=None, random_state=0,
+                       verbose=1):
+    """Load "vertical checkerboard" and "horizontal checkerboard" maps of the same subjects.
+
+    Parameters
+    ----------
+    n_subjects : int
+        2 .. 94 (real data) or 2 .. 100 (simulated).
+    source : {"auto", "nilearn", "embedded"}
+        As :func:`load_localizer`: ``"auto"`` uses nilearn's cache, else downloads when
+        online, else the SIMULATED cohort, with a one-line notice saying which and why.
+    data_dir : str or Path, optional
+    random_state : int
+        Seed of the simulated cohort.
+    verbose : int
+
+    Returns
+    -------
+    TwoConditionMaps
+    """
+    if source not in ("auto", "nilearn", "embedded"):
+        raise ValueError(f"source must be 'auto', 'nilearn' or 'embedded', got {source!r}.")
+    limit = MAX_EMBEDDED_SUBJECTS if source == "embedded" else MAX_LOCALIZER_SUBJECTS
+    _check_n_subjects(n_subjects, limit)
+    if source == "embedded":
+        return _embedded_checkerboards(n_subjects, random_state)
+    if source == "nilearn":
+        return _nilearn_checkerboards(n_subjects, data_dir, verbose)
+    if _find_contrast_cache(CHECKERBOARDS, n_subjects, data_dir) is not None:
+        maps = _nilearn_checkerboards(n_subjects, data_dir, 0)
+        maps.notice = "glmteach: using the real checkerboard maps found in nilearn's data cache."
+    else:
+        reason, maps = _network_reason(), None
+        if not reason:
+            try:
+                maps = _nilearn_checkerboards(n_subjects, data_dir, verbose)
+                maps.notice = f"glmteach: downloaded the real checkerboard maps from {_HOST}."
+            except DataUnavailableError as exc:
+                reason = str(exc).split(";")[0]
+        if maps is None:
+            maps = _embedded_checkerboards(n_subjects, random_state)
+            maps.notice = (
+                "glmteach: using the SIMULATED two-condition cohort because the real "
+                f"checkerboard maps are not cached and {reason}; run `glmteach fetch` "
+                "online to get the localizer data.")
+    if verbose:
+        print(maps.notice)
+    return maps
+
+
+def _contrast_file(contrast):
+    return contrast.title().replace(" ", "")  # as fetch_localizer_contrasts names files
+
+
+def _find_contrast_cache(contrasts, n_subjects, data_dir):
+    """nilearn's dataset folder when it holds every needed file (nothing is created)."""
+    from nilearn.datasets import get_data_dirs
+
+    needed = ["download", "brainomics_data/participants.tsv",
+              "brainomics_data/phenotype/behavioural.tsv"]
+    needed += [f"brainomics_data/S{s:02d}/cmaps_{_contrast_file(c)}.nii.gz"
+               for s in range(1, n_subjects + 1) for c in contrasts]
+    for root in get_data_dirs(data_dir):
+        folder = Path(root) / _DATASET
+        if all((folder / name).is_file() for name in needed):
+            return folder
+    return None
+
+
+def _nilearn_checkerboards(n_subjects, data_dir, verbose):
+    from nilearn.datasets import fetch_localizer_contrasts
+
+    groups = []
+    for contrast in CHECKERBOARDS:
+        try:
+            bunch = fetch_localizer_contrasts([contrast], n_subjects=n_subjects,
+                                              data_dir=data_dir, verbose=verbose)
+        except (OSError, ValueError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataUnavailableError(
+                f"could not get the checkerboard maps from nilearn: {reason[:160]}; use "
+                "source='embedded' for the simulated cohort, or fetch them where there is "
+                "internet and copy the nilearn_data folder here (set NILEARN_DATA)."
+            ) from None
+        paths = list(bunch["cmaps"])
+        groups.append(GroupMaps(
+            imgs=load_3d_maps(paths, cache=True), subjects=[Path(p).parent.name for p in paths],
+            source="nilearn", description=f"Brainomics/Localizer '{contrast}' maps",
+            paths=paths))
+    ext = bunch.get("ext_vars")
+    ages = (np.asarray(ext["age"], dtype=float) if ext is not None and "age" in ext
+            else np.full(n_subjects, np.nan))
+    return TwoConditionMaps(
+        first=groups[0], second=groups[1], conditions=CHECKERBOARDS,
+        covariates=_covariates(groups[0].subjects, ages), source="nilearn",
+        description=(f"Brainomics/Localizer 'vertical checkerboard' and 'horizontal "
+                     f"checkerboard' maps, {groups[0].n_subjects} subjects "
+                     "(nilearn.datasets.fetch_localizer_contrasts)"))
+
+
+def _embedded_checkerboards(n_subjects, random_state):
+    from ._cohort import simulate_checkerboard_cohort
+
+    _check_n_subjects(n_subjects, MAX_EMBEDDED_SUBJECTS)
+    cohort = simulate_checkerboard_cohort(n_subjects, random_state)
+    description = (f"SIMULATED two-condition cohort of {n_subjects} subjects: hand-placed "
+                   "occipital blobs, a vertical-minus-horizontal effect that shrinks with "
+                   f"age, smooth subject and map noise, seed {random_state}")
+    groups = [GroupMaps(imgs=imgs, subjects=list(cohort.subjects), source="embedded",
+                        description=f"{description} ({condition})")
+              for imgs, condition in ((cohort.vertical, CHECKERBOARDS[0]),
+                                      (cohort.horizontal, CHECKERBOARDS[1]))]
+    return TwoConditionMaps(first=groups[0], second=groups[1], conditions=CHECKERBOARDS,
+                            covariates=_covariates(cohort.subjects, cohort.ages),
+                            source="embedded", description=description)
+
+
+def _covariates(subjects, ages):
+    import pandas as pd
+
+    return pd.DataFrame({"subject": list(subjects), "age": np.asarray(ages, dtype=float)})

@@ -1,0 +1,105 @@
+"""Second-level designs for two conditions per subject: paired, two-sample, covariates.
+
+Each builder returns a :class:`GroupDesign`: the design matrix (a DataFrame whose column
+names nilearn's ``plot_design_matrix`` shows), the tested column, the exchangeability
+blocks, and which rows of the data it models. The data are the stacked maps of
+:meth:`glmteach.data.TwoConditionMaps.stacked` (all subjects' first condition, then all
+subjects' second condition), or their differences (first minus second).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+KINDS = ("paired", "two-sample", "one-sample + age", "age effect")
+
+
+@dataclass(frozen=True)
+class GroupDesign:
+    """A design ready for :func:`glmteach.glm_permutation_test`.
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    matrix : pandas.DataFrame, shape (n_rows, n_regressors)
+    contrast : str
+        The tested column.
+    blocks : ndarray or None
+        Exchangeability block of each row (the subject, for the paired design).
+    rows : {"stacked", "difference"}
+        Whether the design models both conditions' maps or their differences.
+    question : str
+        What the contrast asks, in words.
+    """
+
+    kind: str
+    matrix: object
+    contrast: str
+    blocks: np.ndarray
+    rows: str
+    question: str
+
+    def data(self, Y_stacked):
+        """The rows this design models, from the stacked (2 n, n_voxels) data."""
+        Y_stacked = np.asarray(Y_stacked)
+        if Y_stacked.ndim != 2 or Y_stacked.shape[0] % 2:
+            raise ValueError("expected both conditions stacked: shape (2 * n_subjects, "
+                             f"n_voxels), got {Y_stacked.shape}; use maps.stacked().")
+        if self.rows == "stacked":
+            return Y_stacked
+        n = Y_stacked.shape[0] // 2
+        return Y_stacked[:n] - Y_stacked[n:]
+
+    def test(self, Y_stacked, **kwargs):
+        """:func:`glmteach.glm_permutation_test` of this design on the stacked data."""
+        from .glm_permutation import glm_permutation_test
+
+        return glm_permutation_test(self.data(Y_stacked), self.matrix, self.contrast,
+                                    blocks=self.blocks, **kwargs)
+
+
+def group_design(kind, covariates, conditions=("vertical", "horizontal")):
+    """Build one of the lesson's designs.
+
+    Parameters
+    ----------
+    kind : {"paired", "two-sample", "one-sample + age", "age effect"}
+    covariates : pandas.DataFrame
+        ``subject`` and ``age`` per subject (``TwoConditionMaps.covariates``).
+    conditions : tuple of str
+        Short names of the two conditions (column labels).
+
+    Returns
+    -------
+    GroupDesign
+    """
+    import pandas as pd
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}.")
+    subjects = [str(s) for s in covariates["subject"]]
+    n = len(subjects)
+    a, b = (str(c).split()[0] for c in conditions)
+    effect = f"{a} - {b}"
+    if kind in ("paired", "two-sample"):
+        condition = np.r_[np.ones(n), -np.ones(n)] / 2  # +1/2 first, -1/2 second
+        if kind == "paired":
+            dummies = np.vstack([np.eye(n), np.eye(n)])
+            matrix = pd.DataFrame(dummies, columns=subjects)
+            matrix.insert(0, effect, condition)
+            return GroupDesign(kind, matrix, effect, np.r_[np.arange(n), np.arange(n)],
+                               "stacked", f"does {a} differ from {b} within subjects?")
+        matrix = pd.DataFrame({effect: condition, "intercept": np.ones(2 * n)})
+        return GroupDesign(kind, matrix, effect, None, "stacked",
+                           f"does {a} differ from {b}, ignoring that the maps are paired?")
+    age = np.asarray(covariates["age"], dtype=float)
+    if not np.isfinite(age).all():
+        raise ValueError("these maps have no age for every subject; use the paired or "
+                         "two-sample design.")
+    matrix = pd.DataFrame({effect: np.ones(n), "age (centred)": age - age.mean()})
+    if kind == "one-sample + age":
+        return GroupDesign(kind, matrix, effect, None, "difference",
+                           f"is the mean {effect} difference non-zero, age held constant?")
+    return GroupDesign(kind, matrix, "age (centred)", None, "difference",
+                       f"does the {effect} difference change with age?")
