@@ -27,6 +27,7 @@ _API = {
     "TwoConditionMaps": "data",
     "group_design": "designs",
     "GroupDesign": "designs",
+    "run_glm_null_world": "glm_nullworld",
     "MaskedMaps": "masking",
     "mask_maps": "masking",
     "TTest": "glm",

@@ -103,3 +103,42 @@ def group_design(kind, covariates, conditions=("vertical", "horizontal")):
                            f"is the mean {effect} difference non-zero, age held constant?")
     return GroupDesign(kind, matrix, "age (centred)", None, "difference",
                        f"does the {effect} difference change with age?")
+
+
+def compare_with_parametric(design, result, alpha=0.05, n_perm=None):
+    """Permutation max-t against Bonferroni (parametric, Student t) for one GLM result.
+
+    Returns
+    -------
+    dict
+        ``permutation_threshold``, its Monte-Carlo ``interval``, ``bonferroni_threshold``,
+        the surviving voxel counts of both, and ``sentence``: the comparison in words,
+        generated from these numbers.
+    """
+    from .corrections import bonferroni_threshold
+
+    n_voxels = result.t.shape[0]
+    perm = result.threshold(alpha, n_perm)
+    lo, hi = result.threshold_interval(alpha, n_perm)
+    bonf = bonferroni_threshold(alpha, n_voxels, result.df, result.two_sided)
+    stat = result.stat
+    n_perm_used = result.n_flips if n_perm is None else n_perm
+    kept_perm, kept_bonf = int((stat > perm).sum()), int((stat > bonf).sum())
+    how = ("every distinct rearrangement" if result.exact and n_perm_used == result.n_flips
+           else f"{n_perm_used:,} random rearrangements")
+    bar = "|t|" if result.two_sided else "t"
+    interval = "" if lo == hi else f" (Monte-Carlo 95% interval {lo:.2f} to {hi:.2f})"
+    if perm < bonf:
+        verdict = "Permutation is less strict than Bonferroni here"
+    elif perm > bonf:
+        verdict = "Permutation is stricter than Bonferroni here"
+    else:
+        verdict = "Both need the same t here"
+    sentence = (
+        f"{design.kind.capitalize()} design ({design.question}) at alpha = {alpha:g}: "
+        f"permutation max-t over {how} needs {bar} > {perm:.2f}{interval} and keeps "
+        f"{kept_perm:,} voxels; Bonferroni with Student's t (df = {result.df:g}) needs "
+        f"{bar} > {bonf:.2f} and keeps {kept_bonf:,}. {verdict}.")
+    return {"permutation_threshold": perm, "interval": (lo, hi), "bonferroni_threshold": bonf,
+            "permutation_voxels": kept_perm, "bonferroni_voxels": kept_bonf,
+            "sentence": sentence}

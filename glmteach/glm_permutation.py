@@ -22,6 +22,7 @@ one-sample test, with the same conventions (observed first, prefixes, exact enum
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -223,8 +224,6 @@ def partition(X, c):
 
 def _screened_null(E, M, W, arrangement, two_sided, n_jobs, progress):
     """Largest ``q`` per rearrangement: float32 BLAS screen by threads, float64 refinement."""
-    from threadpoolctl import threadpool_limits
-
     n_flips, r = arrangement.n_flips, M.shape[1]
     delta = _k.projection_error(W.shape[1])
     E32 = E.astype(np.float32)
@@ -235,7 +234,7 @@ def _screened_null(E, M, W, arrangement, two_sided, n_jobs, progress):
     previous = numba.get_num_threads()
     n_threads = set_n_jobs(n_jobs)
     try:
-        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+        with _screen_context(n_threads, small=len(parts) == 1) as pool:
             for start in range(0, n_flips, CHUNK):
                 stop = min(start + CHUNK, n_flips)
                 A = _rearranged_rows(M, W, arrangement, start, stop)
@@ -248,7 +247,10 @@ def _screened_null(E, M, W, arrangement, two_sided, n_jobs, progress):
                         _k.screen_tile(P, r, bool(two_sided), delta, SEGMENT,
                                        screen[k0 : k0 + TILE], b * (BLOCK // SEGMENT))
 
-                list(pool.map(task, range(len(parts))))
+                if pool is None:
+                    task(0)
+                else:
+                    list(pool.map(task, range(len(parts))))
                 _k.refine(A, E, screen.view(np.float32), bool(two_sided), SEGMENT,
                           best[start:stop])
                 if progress is not None:
@@ -256,6 +258,24 @@ def _screened_null(E, M, W, arrangement, two_sided, n_jobs, progress):
     finally:
         numba.set_num_threads(previous)
     return best
+
+
+@contextmanager
+def _screen_context(n_threads, small):
+    """A thread pool with single-threaded BLAS (each thread runs its own products), or
+    None for one thread. A small problem (one block of voxels) skips both: they would
+    cost more than the products."""
+    if small:
+        yield None
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        if n_threads == 1:
+            yield None
+        else:
+            with ThreadPoolExecutor(n_threads) as pool:
+                yield pool
 
 
 def _rearranged_rows(M, W, arrangement, start, stop):

@@ -122,3 +122,38 @@ def test_group_design_bad_input(simulated):
         gt.group_design("age effect", no_age)
     with pytest.raises(ValueError, match="stacked"):
         gt.group_design("paired", maps.covariates).data(masked.Y[:5])
+
+
+def test_comparison_sentence_is_generated_from_the_numbers(simulated):
+    from scipy import stats
+
+    from glmteach.designs import compare_with_parametric
+
+    maps, masked = simulated
+    design = gt.group_design("paired", maps.covariates)
+    res = design.test(masked.Y[:, :2000], n_perm=500)
+    out = compare_with_parametric(design, res, alpha=0.05)
+    bonf = stats.t.isf(0.05 / 2 / 2000, res.df)
+    assert out["bonferroni_threshold"] == pytest.approx(bonf)
+    assert out["permutation_voxels"] == res.n_survivors(0.05)
+    assert out["bonferroni_voxels"] == int((np.abs(res.t) > bonf).sum())
+    text = out["sentence"]
+    assert f"{out['permutation_threshold']:.2f}" in text and f"{bonf:.2f}" in text
+    assert ("less strict" in text) == (out["permutation_threshold"] < bonf)
+    assert "500 random rearrangements" in text
+
+
+def test_glm_null_world_table_and_sentence():
+    from glmteach.glm_nullworld import confounded_design, run_glm_null_world
+
+    X = confounded_design(12, 0.6, np.random.default_rng(0))
+    assert np.corrcoef(X[:, 1], X[:, 2])[0, 1] == pytest.approx(0.6)
+    world = run_glm_null_world(methods=("freedman_lane", "manly"), n_studies=12,
+                               n_subjects=10, n_voxels=5, n_perm=50)
+    table = world.table(alpha=0.1)
+    for row in table.itertuples(index=False):
+        key = {"Freedman-Lane": "freedman_lane", "Manly": "manly"}[row.method]
+        assert row[1] == int((world.min_p[key] <= 0.1).sum())
+        assert f"found a false positive in {row[1]} " in world.sentence(alpha=0.1)
+    with pytest.raises(ValueError, match="unknown method"):
+        run_glm_null_world(methods=("kennedy",))
