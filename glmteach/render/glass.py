@@ -59,6 +59,7 @@ class GlassBrainFigure(_LiveFigure):
         self.norm = colors.Normalize(-vmax if signed else 0.0, vmax)
         self.threshold = 0.0
         self._projections = {name: None for name in self.names}
+        self.volumes = {}  # canonical volumes shown: what a click on a projection picks from
         self._images, self._titles = {}, {}
         self.fig = self._layout(n_cols, panel_height, colorbar_label)
         self._set_dynamic([*self._images.values(), *self._titles.values()])
@@ -131,6 +132,7 @@ class GlassBrainFigure(_LiveFigure):
 
     def set_volume(self, name, volume):
         """Give panel ``name`` a canonical volume (``BrainGrid.volume`` / ``.canonical``)."""
+        self.volumes[name] = volume
         self._projections[name] = self.grid.projections(volume, signed=self.signed)
         self._update(name)
 

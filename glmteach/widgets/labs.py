@@ -476,6 +476,8 @@ class SignFlipExplainer(Panel):
         self.go_button.on_click(lambda _: self.go_to(tuple(w.value for w in self.xyz)))
         self.peak_dropdown.observe(self._on_peak, names="value")
         self.state.observe(self._on_data, names=["masked", "permutation"])
+        self.state.observe(self._on_cursor, names="cursor")  # its voxel is the lesson's cursor
+        self._pending_voxel = None
         self.widget.children = [
             widgets.HBox([self.peak_dropdown]), widgets.HBox([*self.xyz, self.go_button]),
             widgets.HBox([*self.flip_buttons.values(), self.all_button, self.reset_button]),
@@ -503,7 +505,7 @@ class SignFlipExplainer(Panel):
             self.explainer = FlipExplainer(
                 s.masked.Y, n_perm=n_perm, two_sided=s.two_sided,
                 random_state=s.random_state, mask=s.masked.mask, affine=s.masked.affine,
-                permutation=perm)
+                permutation=perm, voxel=s.cursor_column)
         except ValueError as exc:
             self.show(error_message(exc), "error")
             return
@@ -518,7 +520,25 @@ class SignFlipExplainer(Panel):
     def _on_peak(self, change):
         if self.explainer is not None and change["new"] is not None \
                 and change["new"] != self.explainer.voxel:
-            self.set_voxel(change["new"])
+            self._point_at_column(change["new"], "peak")
+
+    def _point_at_column(self, column, source):
+        """Move the lesson's cursor to a column of Y (the explainer follows the cursor)."""
+        s = self.state
+        if s.masked is not None and s.masked.mask.sum() == self.explainer.Y.shape[1]:
+            s.point_at_voxel(np.argwhere(s.masked.mask)[column], source)
+            if self.explainer.voxel == column or self._worker.busy:
+                return
+        self.set_voxel(column)
+
+    def _on_cursor(self, change):
+        column = self.state.cursor_column
+        if self.explainer is None or column is None or column == self.explainer.voxel:
+            return
+        if self._worker.busy:  # after the running flips (see _flip_job)
+            self._pending_voxel = column
+            return
+        self.set_voxel(column)
 
     def set_voxel(self, column):
         """Follow another voxel (its null is recomputed for the flips done)."""
@@ -543,7 +563,7 @@ class SignFlipExplainer(Panel):
             self.show(error_message(exc), "error")
             return
         self.show("")
-        self.set_voxel(column)
+        self._point_at_column(column, "mm")
 
     def _sync_controls(self):
         ex = self.explainer
@@ -577,7 +597,11 @@ class SignFlipExplainer(Panel):
         finally:
             self._set_buttons(True)
             self.bar.value = 1.0
-            self.redraw()
+            pending, self._pending_voxel = self._pending_voxel, None
+            if pending is not None and pending != self.explainer.voxel:
+                self.set_voxel(pending)
+            else:
+                self.redraw()
 
     def _progress(self, fraction):
         self.bar.value = fraction

@@ -14,6 +14,8 @@ from traitlets import link
 
 from .. import palette, render
 from ._helpers import Panel, ProgressRow, drawing, message_html, png_image
+from .cursor import abs_t_volume, clickable_projection
+from .readout import cursor_views
 
 
 def _grid_of(masked):
@@ -43,7 +45,7 @@ class FetchPanel(Panel):
                                                     description="show |t| >",
                                                     readout_format=".1f")
         self.origin = widgets.HTML()
-        self.image = png_image()
+        self.image = clickable_projection(s, lambda: self.figure, alt="each subject's map")
         link((s, "source"), (self.source, "value"))
         link((s, "n_subjects"), (self.n_subjects, "value"))
         link((s, "display_threshold"), (self.threshold_slider, "value"))
@@ -175,12 +177,13 @@ class TTestPanel(Panel):
         self.p_slider = widgets.FloatLogSlider(base=10, min=-6, max=-1, step=0.1,
                                                description="p <", readout_format=".1e")
         self.count = widgets.HTML()
-        self.map_image, self.hist_image = png_image(), png_image()
+        self.map_image = clickable_projection(s, lambda: self._map, alt="z map")
+        self.hist_image = png_image()
         link((s, "p_threshold"), (self.p_slider, "value"))
         s.observe(self._on_ttest, names="ttest")
         s.observe(self._on_threshold, names="p_threshold")
         self.widget.children = [self.p_slider, self.message, self.count, self.map_image,
-                                self.hist_image]
+                                cursor_views(s).widget, self.hist_image]
         self._map = self._hist = None
         self._on_ttest()
 
@@ -305,7 +308,10 @@ class ComparisonPanel(Panel):
         self.clusters_box.observe(self._on_clusters_box, names="value")
         self.cdt = CDTControl(s)
         self.progress = ProgressRow(s, ["permute"], "flips")
-        self.maps_image, self.null_image = png_image(), png_image()
+        self.maps_image = clickable_projection(
+            s, lambda: self._maps, alt="each method's corrected p map",
+            tiebreak=lambda: self._maps and abs_t_volume(s, self._maps.grid))
+        self.null_image = png_image()
         self.table = widgets.HTML()
         link((s, "alpha"), (self.alpha_slider, "value"))
         self.run_button.on_click(lambda _: self.start("permute"))
@@ -321,7 +327,7 @@ class ComparisonPanel(Panel):
             self.message,
             widgets.HBox([self.maps_image, self.null_image],  # wraps on narrow screens
                          layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
-            self.table]
+            self.table, cursor_views(s).widget]
         self._maps = self._null = None
         self._syncing = False
         self._on_results()

@@ -15,9 +15,11 @@ t-test or a permutation null (the null is computed once at :attr:`n_perm_max` fl
 
 import threading
 
+import numpy as np
 from traitlets import Any, Bool, Enum, Float, HasTraits, Int, List, Unicode, observe, validate
 
 from . import _methods
+from ..picking import KEY_STEPS, Cursor, mm_to_voxel, step_voxel
 
 #: The n_perm slider's stops (flips, the observed one included).
 N_PERM_STOPS = (100, 200, 500, 1000, 2000, 5000, 10000)
@@ -60,6 +62,9 @@ class LessonState(HasTraits):
     field = Any(None)
     permutation = Any(None)
     clusters = Any(None, help="cluster size/mass and TFCE nulls (only if asked for)")
+
+    # the voxel pointed at (a glmteach.picking.Cursor: indices on the masked grid and mm)
+    cursor = Any(None, help="shared by every picture: set it with point_at / move_cursor")
 
     # activity
     busy = Unicode("", help="name of the running task ('' when idle)")
@@ -288,6 +293,68 @@ class LessonState(HasTraits):
                 self._cache[key] = method.compute(self, alpha, n_perm)
             out[name] = self._cache[key]
         return out
+
+    # ------------------------------------------------------------------ the cursor
+    def cursor_grid(self):
+        """``(affine, shape)`` of the grid the cursor lives on (masked maps, else maps)."""
+        if self.masked is not None:
+            return self.masked.affine, self.masked.mask.shape
+        if self.maps is not None:
+            img = self.maps.imgs[0]
+            return img.affine, img.shape[:3]
+        return None
+
+    def point_at(self, xyz_mm, source="mm"):
+        """Move the cursor to the voxel nearest ``xyz_mm`` (clipped to the grid)."""
+        grid = self.cursor_grid()
+        if grid is None:
+            raise ValueError("no data yet: fetch the maps before pointing at a voxel.")
+        affine, shape = grid
+        ijk = np.clip(mm_to_voxel(affine, xyz_mm), 0, np.array(shape) - 1)
+        return self.point_at_voxel(ijk, source)
+
+    def point_at_voxel(self, ijk, source=""):
+        """Move the cursor to voxel ``ijk`` of :meth:`cursor_grid`."""
+        affine, _ = self.cursor_grid()
+        self.cursor = Cursor(ijk, affine, source)
+        return self.cursor
+
+    def move_cursor(self, key):
+        """One voxel along x, y or z: a key of ``picking.KEY_STEPS`` (e.g. "ArrowRight")."""
+        from nibabel.orientations import io_orientation
+
+        if self.cursor is None or key not in KEY_STEPS:
+            return self.cursor
+        affine, shape = self.cursor_grid()
+        return self.point_at_voxel(step_voxel(self.cursor.ijk, key, io_orientation(affine),
+                                              shape), "key")
+
+    @property
+    def cursor_column(self):
+        """Column of ``masked.Y`` under the cursor, or None (no cursor, outside the mask)."""
+        if self.cursor is None or self.masked is None:
+            return None
+        key = ("masked", "columns")
+        if key not in self._cache:
+            columns = np.full(self.masked.mask.shape, -1, dtype=np.int64)
+            columns[self.masked.mask] = np.arange(self.masked.n_voxels)
+            self._cache[key] = columns
+        columns = self._cache[key]
+        if not all(0 <= v < n for v, n in zip(self.cursor.ijk, columns.shape)):
+            return None
+        column = int(columns[self.cursor.ijk])
+        return column if column >= 0 else None
+
+    @observe("masked", "ttest")
+    def _on_new_grid(self, change):
+        """A new t-test starts at its peak; a new grid keeps the cursor's mm position."""
+        if change["new"] is None:
+            return
+        if change["name"] == "ttest" and self.cursor is None and self.masked is not None:
+            peak = int(np.argmax(np.abs(change["new"].t)))
+            self.point_at_voxel(np.argwhere(self.masked.mask)[peak], "peak")
+        elif change["name"] == "masked" and self.cursor is not None:
+            self.point_at(self.cursor.xyz, self.cursor.source)
 
     # ------------------------------------------------------------------ invalidation
     _CHAIN = ("maps", "masked", "ttest", "permutation")

@@ -1,0 +1,240 @@
+"""Slices through the cursor, and what a click on a picture points at.
+
+- :class:`SliceFigure`: three orthogonal slices (sagittal, coronal, axial) of one map over
+  the MNI template, cut through the cursor, with a crosshair; updated in place (a cursor
+  move redraws only the six images, the crosshairs and the titles).
+- :func:`projection_voxel` / :func:`projection_marks`: the voxel a click on a
+  :class:`~glmteach.render.GlassBrainFigure` points at (on a projection: the voxel whose
+  value the picture shows at that pixel) and where the cursor is drawn on it.
+
+The geometry (pixels <-> mm <-> voxels) is :mod:`glmteach.picking`'s; pictures follow
+:mod:`glmteach.render`'s conventions (RAS order, left hemisphere on the left).
+"""
+
+import numpy as np
+from matplotlib import colors
+from matplotlib.cm import ScalarMappable
+
+from .. import picking
+from ..palette import signed_cmap
+from ._canvas import _LiveFigure, new_figure
+from .grid import mni_template
+
+_VIEWS = ("x", "y", "z")
+_CROSSHAIR = "#00a651"
+
+
+class SliceFigure(_LiveFigure):
+    """Three orthogonal slices of a map through a cursor, over the MNI template.
+
+    Parameters
+    ----------
+    grid : BrainGrid
+    vmax : float
+        Colour scale [-vmax, vmax] (signed maps, the t map's diverging colour map).
+    panel_height : float
+        Height of the tallest slice in inches (all slices share one mm scale).
+    colorbar_label : str
+    template : ndarray, shape grid's original (nx, ny, nz), optional
+        Background (default: the MNI152 template resampled to the grid; the grid's own
+        outline if nilearn cannot provide it).
+    """
+
+    def __init__(self, grid, vmax=6.0, panel_height=2.0, colorbar_label="t", template=None):
+        self.grid = grid
+        self.cmap = signed_cmap()
+        self.norm = colors.Normalize(-vmax, vmax)
+        self.volume, self.threshold = None, 0.0
+        self.cut = tuple(int(n) // 2 for n in grid.shape)  # canonical indices
+        if template is None:
+            try:
+                template = mni_template(grid.original_shape, grid.affine)
+            except Exception:  # no template: the brain's outline is the background
+                template = None
+        if template is None:
+            self.background = np.where(grid.mask, 0.6, 0.0).astype(np.float32)
+        else:
+            self.background = np.asarray(grid.canonical(template), dtype=np.float32)
+        self._bg_norm = colors.Normalize(0.0, float(np.percentile(self.background, 99.5)) or 1)
+        self.axes, self._bg, self._fg, self._lines, self._labels = {}, {}, {}, {}, {}
+        self.fig = self._layout(panel_height, colorbar_label)
+        self._title = self.fig.text(0.01, 0.985, "", fontsize=10, ha="left", va="top")
+        dynamic = [*self._bg.values(), *self._fg.values(), *self._labels.values(),
+                   self._title]
+        for pair in self._lines.values():
+            dynamic += list(pair)
+        self._set_dynamic(dynamic)
+
+    def _layout(self, height, colorbar_label):
+        extents = self.grid.extents
+        mm = [(extents[v][1] - extents[v][0], extents[v][3] - extents[v][2]) for v in _VIEWS]
+        scale = height / max(h for _, h in mm)
+        gap, top, bottom, bar_w = 0.08, 0.3, 0.25, 0.8
+        fig_w = sum(w for w, _ in mm) * scale + gap * 4 + bar_w
+        fig_h = height + top + bottom
+        fig = new_figure(fig_w, fig_h)
+        left = gap
+        for view, (w, h) in zip(_VIEWS, mm):
+            ax = fig.add_axes([left / fig_w, (bottom + (height - h * scale) / 2) / fig_h,
+                               w * scale / fig_w, h * scale / fig_h])
+            left += w * scale + gap
+            self._draw_view(ax, view)
+        cax = fig.add_axes([(fig_w - bar_w + 0.12) / fig_w, bottom / fig_h, 0.13 / fig_w,
+                            height / fig_h])
+        bar = fig.colorbar(ScalarMappable(self.norm, self.cmap), cax=cax)
+        bar.set_label(colorbar_label, fontsize=9, rotation=0, labelpad=4)
+        bar.ax.tick_params(labelsize=8)
+        return fig
+
+    def _draw_view(self, ax, view):
+        ax.set_axis_off()
+        extent = self.grid.extents[view]
+        empty = np.zeros(self._slice_shape(view), dtype=np.float32)
+        self.axes[view] = ax
+        self._bg[view] = ax.imshow(empty, origin="lower", extent=extent, cmap="gray",
+                                   norm=self._bg_norm, interpolation="bilinear")
+        self._fg[view] = ax.imshow(np.ma.masked_array(empty, mask=True), origin="lower",
+                                   extent=extent, cmap=self.cmap, norm=self.norm,
+                                   interpolation="nearest")
+        self._lines[view] = (ax.axvline(0, color=_CROSSHAIR, lw=0.9),
+                             ax.axhline(0, color=_CROSSHAIR, lw=0.9))
+        self._labels[view] = ax.text(0.5, -0.02, "", transform=ax.transAxes, fontsize=9,
+                                     ha="center", va="top")
+        if view in "yz":
+            for x, label in ((0.02, "L"), (0.98, "R")):
+                ax.text(x, 0.98, label, transform=ax.transAxes, fontsize=9, color="white",
+                        ha="left" if label == "L" else "right", va="top")
+        ax.set_xlim(extent[:2])
+        ax.set_ylim(extent[2:])
+
+    def _slice_shape(self, view):
+        h, v = picking.PLANE_AXES[view]
+        return self.grid.shape[v], self.grid.shape[h]
+
+    def _take(self, volume, view):
+        take = [slice(None)] * 3
+        take[picking.DEPTH_AXIS[view]] = self.cut[picking.DEPTH_AXIS[view]]
+        return volume[tuple(take)].T
+
+    # ------------------------------------------------------------------ updates
+    def set_volume(self, volume, threshold=0.0, title=""):
+        """Show a canonical volume (``BrainGrid.volume``) where ``|value| >= threshold``."""
+        self.volume, self.threshold = volume, float(threshold)
+        self._title.set_text(title)
+        self._update()
+
+    def set_cursor(self, abc):
+        """Cut through canonical voxel ``abc`` (a cursor outside the grid is clipped)."""
+        self.cut = tuple(int(np.clip(v, 0, n - 1)) for v, n in zip(abc, self.grid.shape))
+        self._update()
+
+    def _update(self):
+        for view in _VIEWS:
+            self._bg[view].set_data(self._take(self.background, view))
+            if self.volume is None:
+                self._fg[view].set_data(np.ma.masked_array(
+                    np.zeros(self._slice_shape(view), dtype=np.float32), mask=True))
+            else:
+                data = self._take(self.volume, view)
+                hidden = (np.abs(data) < self.threshold) | (data == 0)
+                self._fg[view].set_data(np.ma.masked_array(data, mask=hidden))
+            u, v = picking.canonical_to_view(view, self.cut, self.grid.extents[view],
+                                             self.grid.shape)
+            vertical, horizontal = self._lines[view]
+            vertical.set_xdata([u, u])
+            horizontal.set_ydata([v, v])
+            depth = picking.DEPTH_AXIS[view]
+            mm = self.cut_mm()[depth]
+            self._labels[view].set_text(f"{'xyz'[depth]} = {mm:.0f} mm")
+
+    def cut_mm(self):
+        """mm coordinates (x, y, z) of the voxel the slices cut through."""
+        ijk = picking.from_canonical(self.cut, self.grid._ornt, self.grid.original_shape)
+        return tuple(float(v) for v in picking.voxel_to_mm(self.grid.affine, ijk))
+
+    # ------------------------------------------------------------------ pointing
+    def pick(self, px, py):
+        """Voxel indices (original grid) under pixel (px, py) of the PNG, or None.
+
+        A slice shows one voxel per pixel: the one in the slice's plane, so the depth is
+        the current cut.
+        """
+        for view, ax in self.axes.items():
+            point = picking.axes_point(ax, px, py)
+            if point is None:
+                continue
+            in_plane = picking.view_to_canonical(view, *point, self.grid.extents[view],
+                                                 self.grid.shape)
+            if in_plane is None:
+                return None
+            abc = list(self.cut)
+            for axis, index in in_plane.items():
+                abc[axis] = index
+            return picking.from_canonical(abc, self.grid._ornt, self.grid.original_shape)
+        return None
+
+
+def projection_voxel(figure, px, py, current=None, tiebreak=None):
+    """What a click at pixel (px, py) of a glass-brain figure's PNG points at.
+
+    Parameters
+    ----------
+    figure : GlassBrainFigure
+    px, py : float
+        Pixels from the PNG's top-left corner.
+    current : tuple of 3 int, optional
+        Voxel (original grid) of the cursor: its depth is kept when the ray under the pixel
+        holds no value.
+    tiebreak : ndarray, canonical volume, optional
+        Among the voxels of a ray that share the shown value, pick the one with the largest
+        tiebreak (e.g. ``|t|`` on a plateau of corrected p).
+
+    Returns
+    -------
+    (ijk, name, view) or None
+        ``ijk`` on the figure's grid; ``name`` the panel clicked; None outside every view.
+    """
+    grid = figure.grid
+    for (name, view), image in figure._images.items():
+        point = picking.axes_point(image.axes, px, py)
+        if point is None:
+            continue
+        in_plane = picking.view_to_canonical(view, *point, grid.extents[view], grid.shape)
+        if in_plane is None:
+            return None
+        depth_axis = picking.DEPTH_AXIS[view]
+        volume = getattr(figure, "volumes", {}).get(name)
+        depth = None
+        if volume is not None:
+            ties = None if tiebreak is None else picking.ray(tiebreak, view, in_plane)
+            depth = picking.ray_voxel(picking.ray(volume, view, in_plane), figure.signed,
+                                      ties)
+        if depth is None:  # nothing along this ray: keep the cursor's depth
+            if current is not None:
+                depth = picking.to_canonical(current, grid._ornt, grid.original_shape)[
+                    depth_axis]
+            else:
+                depth = grid.shape[depth_axis] // 2
+        abc = [0, 0, 0]
+        for axis, index in in_plane.items():
+            abc[axis] = index
+        abc[depth_axis] = depth
+        return picking.from_canonical(abc, grid._ornt, grid.original_shape), name, view
+    return None
+
+
+def projection_marks(figure, ijk):
+    """Where voxel ``ijk`` (figure's grid) is drawn in each view: [(fx, fy)] fractions of
+    the PNG's width and height (for :class:`~glmteach.widgets.clickable.ClickableImage`)."""
+    grid = figure.grid
+    if ijk is None or not all(0 <= v < n for v, n in zip(ijk, grid.original_shape)):
+        return []
+    abc = picking.to_canonical(ijk, grid._ornt, grid.original_shape)
+    width, height = figure.fig.bbox.width, figure.fig.bbox.height
+    marks = []
+    for (_, view), image in figure._images.items():
+        u, v = picking.canonical_to_view(view, abc, grid.extents[view], grid.shape)
+        px, py = picking.axes_pixel(image.axes, u, v)
+        marks.append((round(px / width, 5), round(py / height, 5)))
+    return marks
+

@@ -1,0 +1,225 @@
+"""The lesson's cursor, headless: clicks, keys, slices and the readout's numbers."""
+
+import numpy as np
+import pytest
+from nibabel.affines import apply_affine
+
+import glmteach as gt
+from glmteach import corrections, glm, masking, permutation, picking
+from glmteach._flips import n_distinct_flips
+from glmteach.clusters import cluster_permutation_test
+from glmteach.widgets import ComparisonPanel, FetchPanel, LessonState, TTestPanel
+from glmteach.widgets.readout import cursor_views, method_p_values, voxel_numbers
+
+N_SUBJECTS = 8
+
+
+@pytest.fixture(scope="module")
+def state():
+    s = LessonState(source="embedded", n_subjects=N_SUBJECTS)
+    s.fetch()
+    s.permute()
+    return s
+
+
+@pytest.fixture(scope="module")
+def reference(state):
+    """The same analysis done directly with the statistics API."""
+    maps = gt.load_localizer(n_subjects=N_SUBJECTS, source="embedded", verbose=0)
+    masked = masking.mask_maps(maps, smoothing_fwhm=state.smoothing_fwhm)
+    tt = glm.one_sample_ttest(masked.Y)
+    field = corrections.random_field(masked.Y, masked.mask, masked.voxel_size_mm)
+    perm = permutation.permutation_test(masked.Y, n_perm=n_distinct_flips(N_SUBJECTS))
+    return masked, tt, field, perm
+
+
+def column_of(masked, ijk):
+    matches = np.flatnonzero((np.argwhere(masked.mask) == np.asarray(ijk)).all(axis=1))
+    return int(matches[0]) if matches.size else None
+
+
+def test_cursor_starts_at_the_peak_and_keys_move_one_voxel(state, reference):
+    masked, tt, _, _ = reference
+    fresh = LessonState(source="embedded", n_subjects=N_SUBJECTS)
+    fresh.fetch()
+    peak = int(np.argmax(np.abs(tt.t)))
+    assert fresh.cursor.source == "peak"
+    assert fresh.cursor_column == peak == column_of(masked, fresh.cursor.ijk)
+    np.testing.assert_allclose(fresh.cursor.xyz, apply_affine(masked.affine, fresh.cursor.ijk))
+    start = np.array(fresh.cursor.xyz)
+    size = np.abs(np.diag(masked.affine)[:3])
+    for key, (axis, step) in picking.KEY_STEPS.items():
+        before = np.array(fresh.cursor.xyz)
+        fresh.move_cursor(key)
+        expected = before.copy()
+        expected[axis] += step * size[axis]
+        np.testing.assert_allclose(fresh.cursor.xyz, expected)
+        assert fresh.cursor.source == "key"
+    np.testing.assert_allclose(fresh.cursor.xyz, start)  # the six keys cancel out
+    fresh.point_at((40.0, -20.0, 50.0))
+    ijk = np.round(np.linalg.solve(masked.affine[:3, :3],
+                                   np.array([40.0, -20.0, 50.0]) - masked.affine[:3, 3]))
+    assert fresh.cursor.ijk == tuple(int(v) for v in ijk)
+    assert fresh.cursor_column == column_of(masked, fresh.cursor.ijk)
+    with pytest.raises(ValueError, match="fetch the maps"):
+        LessonState().point_at((0, 0, 0))
+
+
+def test_click_on_the_t_map_picks_the_voxel_its_projection_shows(state, reference):
+    masked, tt, _, _ = reference
+    panel = TTestPanel(state, background=False)
+    figure = panel._map
+    mask = masked.mask
+    z_volume = np.zeros(mask.shape)
+    z_volume[mask] = tt.z
+    rng = np.random.default_rng(0)
+    for column in rng.choice(tt.z.size, 6, replace=False):
+        ijk = tuple(np.argwhere(mask)[column])
+        marks = picking_marks(figure, ijk)
+        width, height = picking.png_size(panel.map_image.value)
+        for view, (fx, fy) in zip("xyz", marks):
+            panel.map_image.click(fx * width, fy * height)
+            got = state.cursor
+            assert state.cursor.source == "projection"
+            # brute force: along the ray through ijk (fixed in-plane, vary depth), the
+            # cursor's voxel holds the largest |z| (the value the projection shows)
+            axis = picking.DEPTH_AXIS[view]
+            take = list(ijk)
+            take[axis] = slice(None)
+            ray = z_volume[tuple(take)]
+            assert got.ijk[:axis] + got.ijk[axis + 1:] == ijk[:axis] + ijk[axis + 1:]
+            assert abs(z_volume[got.ijk]) == np.abs(ray).max()
+        # the marks follow the cursor
+        assert panel.map_image.marks == [list(m) for m in picking_marks(figure, state.cursor.ijk)]
+
+
+def picking_marks(figure, ijk):
+    from glmteach.render.slices import projection_marks
+
+    return projection_marks(figure, ijk)
+
+
+def test_click_on_a_subject_map_and_on_the_comparison_maps(state, reference):
+    masked, tt, _, _ = reference
+    fetch = FetchPanel(state, background=False)
+    target = tuple(np.argwhere(masked.mask)[int(np.argmax(tt.t))])
+    fx, fy = picking_marks(fetch.figure, target)[0]  # first subject's axial view
+    width, height = picking.png_size(fetch.image.value)
+    fetch.image.click(fx * width, fy * height)
+    assert state.cursor.ijk[:2] == target[:2]  # axial: x and y under the pointer
+    comparison = ComparisonPanel(state, background=False)
+    figure = comparison._maps
+    width, height = picking.png_size(comparison.maps_image.value)
+    for fx, fy in picking_marks(figure, target):
+        comparison.maps_image.click(fx * width, fy * height)
+        assert state.cursor_column is not None
+        assert state.cursor.ijk != ()
+
+
+def test_readout_numbers_equal_the_statistics_api(state, reference):
+    masked, tt, field, perm = reference
+    rng = np.random.default_rng(1)
+    n_perm = state.effective_n_perm()
+    bonferroni = corrections.correct(tt, "bonferroni").p_corrected
+    rft = corrections.correct(tt, "rft", field=field).p_corrected
+    fdr = corrections.correct(tt, "fdr_bh").p_corrected
+    perm_p = perm.corrected_p(n_perm=n_perm)
+    for column in [int(np.argmax(tt.t)), *rng.choice(tt.t.size, 5, replace=False)]:
+        state.point_at_voxel(np.argwhere(masked.mask)[column], "slice")
+        numbers = voxel_numbers(state)
+        assert numbers.column == column
+        assert numbers.t == tt.t[column] and numbers.p == tt.p[column]
+        np.testing.assert_array_equal(numbers.values, masked.Y[:, column])
+        by_name = {m.name: m for m in numbers.methods}
+        assert by_name["bonferroni"].p == bonferroni[column]
+        assert by_name["rft"].p == pytest.approx(rft[column], rel=1e-12)
+        assert by_name["fdr_bh"].p == fdr[column]
+        assert by_name["permutation"].p == perm_p[column]
+        for m in numbers.methods:
+            assert m.survives == (m.p <= state.alpha)
+        text = cursor_views(state).readout.html.value
+        assert f"{tt.t[column]:.2f}" in text
+    # survivors counted from the readout's p maps = the comparison panel's counts
+    for name, result in state.comparison().items():
+        assert int((method_p_values(state, name) <= state.alpha).sum()) == result.n_survivors
+    outside = np.argwhere(~masked.mask)[0]
+    state.point_at_voxel(outside, "key")
+    assert voxel_numbers(state).column is None
+    assert "Outside the group mask" in cursor_views(state).readout.html.value
+
+
+def test_readout_cluster_rows_equal_the_cluster_api(state, reference):
+    masked, tt, _, _ = reference
+    state.methods = ["bonferroni", "rft", "permutation", "size", "tfce"]
+    try:
+        state.cluster_test()
+        direct = cluster_permutation_test(masked.Y, masked.mask, masked.affine, n_perm=128)
+        n_perm = min(state.effective_n_perm(), direct.n_flips)
+        peak = int(np.argmax(tt.t))
+        state.point_at_voxel(np.argwhere(masked.mask)[peak], "slice")
+        by_name = {m.name: m for m in voxel_numbers(state).methods}
+        assert by_name["size"].p == direct.cluster_p("size", n_perm)[peak]
+        assert by_name["mass"].p == direct.cluster_p("mass", n_perm)[peak]
+        assert by_name["tfce"].p == direct.tfce_p(n_perm)[peak]
+        size = int(direct.cluster_sizes()[direct.labels[peak] - 1])
+        assert f"{size:,} voxels" in by_name["size"].note
+    finally:
+        state.methods = ["bonferroni", "rft", "permutation"]
+
+
+def test_slice_view_follows_the_cursor_and_its_clicks_move_it(state, reference):
+    masked, tt, _, _ = reference
+    views = cursor_views(state)
+    assert cursor_views(state) is views  # one per lesson
+    slices = views.slices
+    column = int(np.argmax(tt.t))
+    target = tuple(np.argwhere(masked.mask)[column])
+    state.point_at_voxel(target, "peak")
+    before = slices.image.value
+    assert np.allclose(slices._figure.cut_mm(), apply_affine(masked.affine, target))
+    # click the sagittal slice 3 voxels above the cursor: same x, z + 3 voxels
+    xyz = apply_affine(masked.affine, target)
+    ax = slices._figure.axes["x"]
+    px, py = picking.axes_pixel(ax, xyz[1], xyz[2] + 3 * abs(masked.affine[2, 2]))
+    slices.image.click(px, py)
+    assert state.cursor.source == "slice"
+    np.testing.assert_allclose(state.cursor.xyz, xyz + [0, 0, 3 * abs(masked.affine[2, 2])])
+    assert slices.image.value != before
+    # the survivors' choice shows only surviving voxels
+    options = [v for _, v in slices.choice.options]
+    assert options[0] == "t" and "permutation" in options
+    slices.choice.value = "permutation"
+    shown = slices._figure.volume
+    survives = method_p_values(state, "permutation") <= state.alpha
+    assert int((shown != 0).sum()) == int(survives.sum())
+    slices.choice.value = "t"
+    slices.image.press("ArrowRight")
+    assert state.cursor.source == "key"
+
+
+def test_sign_flip_explainer_follows_the_cursor(state, reference):
+    from glmteach.widgets.labs import SignFlipExplainer
+
+    masked, tt, _, _ = reference
+    lab = SignFlipExplainer(state, background=False)
+    assert lab.explainer.voxel == state.cursor_column  # starts where the cursor is
+    lab.flip(20)
+    rng = np.random.default_rng(4)
+    for column in rng.choice(tt.t.size, 3, replace=False):
+        state.point_at_voxel(np.argwhere(masked.mask)[column], "projection")
+        ex = lab.explainer
+        assert ex.voxel == column
+        # its own null, brute force: the one-sample t of the flipped values, flip by flip
+        values = masked.Y[:, column]
+        flipped = ex.signs[:ex.n_done] * values
+        brute = flipped.mean(1) / (flipped.std(1, ddof=1) / np.sqrt(values.size))
+        np.testing.assert_allclose(ex.voxel_null, brute, rtol=1e-10)
+        assert ex.voxel_null[0] == tt.t[column]
+        xyz = ", ".join(f"{c:.0f}" for c in state.cursor.xyz)
+        assert f"({xyz}) mm" in lab.pvalues.value
+    # choosing a peak in the lab moves the lesson's cursor too
+    column = lab.peak_dropdown.options[1][1]
+    lab.peak_dropdown.value = column
+    assert state.cursor_column == column == lab.explainer.voxel
+    lab.go_to(state.cursor.xyz)
+    assert lab.explainer.voxel == state.cursor_column
