@@ -45,6 +45,31 @@ def slider_values(repeats):
     }
 
 
+def time_cursor(state, ttest, repeats):
+    """Seconds per click on the t map at random in-mask voxels (what the browser sends:
+    pixels of the picture), and per arrow key; every view of the cursor redraws: the
+    slices, the readout and its strip plot, the crosshairs on every projection."""
+    from glmteach import picking
+    from glmteach.slices import projection_marks
+
+    rng = np.random.default_rng(2)
+    ijk = np.argwhere(state.masked.mask)
+    width, height = picking.png_size(ttest.map_image.value)
+    clicks = []
+    for column in rng.choice(len(ijk), repeats, replace=False):
+        marks = projection_marks(ttest._map, tuple(ijk[column]))
+        fx, fy = marks[int(rng.integers(len(marks)))]
+        start = time.perf_counter()
+        ttest.map_image.click(fx * width, fy * height)
+        clicks.append(time.perf_counter() - start)
+    keys = []
+    for key in rng.choice(list(picking.KEY_STEPS), repeats):
+        start = time.perf_counter()
+        ttest.map_image.press(str(key))
+        keys.append(time.perf_counter() - start)
+    return clicks, keys
+
+
 def time_nilearn_glass_brain(img, repeats):
     from nilearn import plotting
     import matplotlib
@@ -103,6 +128,9 @@ def main():
     order = list(np.random.default_rng(1).permutation(stops * max(1, args.repeats // 4)))
     medians["comparison: n_perm"] = statistics.median(
         time_setting(comparison.n_perm_slider, [int(v) for v in order]))
+    clicks, keys = time_cursor(state, ttest, args.repeats)
+    medians["cursor: click on the t map"] = statistics.median(clicks)
+    medians["cursor: arrow key"] = statistics.median(keys)
 
     if args.save:  # at the lesson's default settings, as a learner first sees them
         fetch.threshold_slider.value, ttest.p_slider.value = 2.0, 0.001

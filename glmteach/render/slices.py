@@ -12,7 +12,7 @@ The geometry (pixels <-> mm <-> voxels) is :mod:`glmteach.picking`'s; pictures f
 """
 
 import numpy as np
-from matplotlib import colors
+from matplotlib import colormaps, colors
 from matplotlib.cm import ScalarMappable
 
 from .. import picking
@@ -56,11 +56,11 @@ class SliceFigure(_LiveFigure):
         else:
             self.background = np.asarray(grid.canonical(template), dtype=np.float32)
         self._bg_norm = colors.Normalize(0.0, float(np.percentile(self.background, 99.5)) or 1)
-        self.axes, self._bg, self._fg, self._lines, self._labels = {}, {}, {}, {}, {}
+        self._gray = colormaps["gray"]
+        self.axes, self._images, self._lines, self._labels = {}, {}, {}, {}
         self.fig = self._layout(panel_height, colorbar_label)
         self._title = self.fig.text(0.01, 0.985, "", fontsize=10, ha="left", va="top")
-        dynamic = [*self._bg.values(), *self._fg.values(), *self._labels.values(),
-                   self._title]
+        dynamic = [*self._images.values(), *self._labels.values(), self._title]
         for pair in self._lines.values():
             dynamic += list(pair)
         self._set_dynamic(dynamic)
@@ -89,13 +89,11 @@ class SliceFigure(_LiveFigure):
     def _draw_view(self, ax, view):
         ax.set_axis_off()
         extent = self.grid.extents[view]
-        empty = np.zeros(self._slice_shape(view), dtype=np.float32)
+        empty = np.zeros(self._slice_shape(view) + (4,), dtype=np.float32)
         self.axes[view] = ax
-        self._bg[view] = ax.imshow(empty, origin="lower", extent=extent, cmap="gray",
-                                   norm=self._bg_norm, interpolation="bilinear")
-        self._fg[view] = ax.imshow(np.ma.masked_array(empty, mask=True), origin="lower",
-                                   extent=extent, cmap=self.cmap, norm=self.norm,
-                                   interpolation="nearest")
+        # one RGBA picture per view (template and map composited here: half the drawing)
+        self._images[view] = ax.imshow(empty, origin="lower", extent=extent,
+                                       interpolation="nearest")
         self._lines[view] = (ax.axvline(0, color=_CROSSHAIR, lw=0.9),
                              ax.axhline(0, color=_CROSSHAIR, lw=0.9))
         self._labels[view] = ax.text(0.5, -0.02, "", transform=ax.transAxes, fontsize=9,
@@ -130,14 +128,12 @@ class SliceFigure(_LiveFigure):
 
     def _update(self):
         for view in _VIEWS:
-            self._bg[view].set_data(self._take(self.background, view))
-            if self.volume is None:
-                self._fg[view].set_data(np.ma.masked_array(
-                    np.zeros(self._slice_shape(view), dtype=np.float32), mask=True))
-            else:
+            rgba = self._gray(self._bg_norm(self._take(self.background, view)))
+            if self.volume is not None:
                 data = self._take(self.volume, view)
-                hidden = (np.abs(data) < self.threshold) | (data == 0)
-                self._fg[view].set_data(np.ma.masked_array(data, mask=hidden))
+                shown = (np.abs(data) >= self.threshold) & (data != 0)
+                rgba[shown] = self.cmap(self.norm(data[shown]))
+            self._images[view].set_data(rgba)
             u, v = picking.canonical_to_view(view, self.cut, self.grid.extents[view],
                                              self.grid.shape)
             vertical, horizontal = self._lines[view]

@@ -27,7 +27,7 @@ from .clickable import ClickableImage
 #: What the readout says about how the cursor got where it is.
 SOURCES = {
     "projection": "picked on a projection: the voxel whose value the picture shows at that "
-                  "pixel (the largest |value| along the line of sight)",
+                  "pixel (the strongest along the line of sight)",
     "slice": "picked on a slice",
     "key": "moved with the keyboard",
     "peak": "the peak |t| (click any brain picture to move)",
@@ -234,7 +234,9 @@ class StripFigure(render._LiveFigure):
         self._points.set_data(jitter, values)
         self._mean.set_data([-0.8, 0.8], [values.mean()] * 2)
         self._title.set_text(title)
-        top = 1.15 * max(float(np.abs(values).max()), 1e-6)
+        # a "nice" scale (1, 2, 2.5, 5 x 10^k): neighbouring voxels share it, so a cursor
+        # move redraws only the points (a new scale redraws the axes)
+        top = _nice(1.1 * max(float(np.abs(values).max()), 1e-6))
         if self.ax.get_ylim() != (-top, top):
             self.ax.set_ylim(-top, top)
             self.invalidate()
@@ -300,7 +302,7 @@ class SliceView:
         self.image.on_key(self._on_key)
         self.choice.observe(lambda _: self._draw_map(), names="value")
         state.observe(self._on_results, names=["ttest", "permutation", "clusters", "methods"])
-        state.observe(lambda _: self._draw_map(), names=["alpha", "n_perm", "p_threshold"])
+        state.observe(self._on_threshold, names=["alpha", "n_perm", "p_threshold"])
         state.observe(self._on_cursor, names="cursor")
         self._on_results()
 
@@ -349,6 +351,12 @@ class SliceView:
             if cursor_too and s.cursor is not None:
                 self._figure.set_cursor(self._abc(s.cursor))
             self.image.value = self._figure.to_png()
+
+    def _on_threshold(self, change):
+        """The t map follows the p threshold; survivors follow alpha and n_perm."""
+        showing_t = (self.choice.value or "t") == "t"
+        if showing_t == (change["name"] == "p_threshold"):
+            self._draw_map()
 
     def _abc(self, cursor):
         from ..picking import to_canonical
