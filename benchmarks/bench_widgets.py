@@ -50,7 +50,7 @@ def time_cursor(state, ttest, repeats):
     pixels of the picture), and per arrow key; every view of the cursor redraws: the
     slices, the readout and its strip plot, the crosshairs on every projection."""
     from glmteach import picking
-    from glmteach.slices import projection_marks
+    from glmteach.render.slices import projection_marks
 
     rng = np.random.default_rng(2)
     ijk = np.argwhere(state.masked.mask)

@@ -25,7 +25,7 @@ _READOUT = re.compile(r"\((-?\d+), (-?\d+), (-?\d+)\) mm.*?t = (-?\d+\.\d+)", re
 def expected():
     """The positive t peak's voxel, its mm and where it is on the t-test step's picture."""
     from glmteach import picking
-    from glmteach.slices import projection_marks, projection_voxel
+    from glmteach.render.slices import projection_marks, projection_voxel
     from glmteach.widgets import ComparisonPanel, LessonState, TTestPanel
 
     state = LessonState(source="embedded", n_subjects=16)
