@@ -18,8 +18,12 @@ Clicks arrive in the picture's own pixels (top-left origin, the PNG's size, what
 size on screen), ready for :func:`glmteach.picking.axes_point`.
 """
 
+import logging
+
 import anywidget
 import traitlets
+
+_log = logging.getLogger("glmteach")
 
 _ESM = r"""
 function render({ model, el }) {
@@ -129,13 +133,18 @@ class ClickableImage(anywidget.AnyWidget):
 
     def click(self, px, py):
         """What a click at pixel (px, py) of the PNG does (tests and benchmarks use it)."""
-        for handler in self._click_handlers:
-            handler(float(px), float(py))
+        self._call(self._click_handlers, float(px), float(py))
 
     def press(self, key):
         """What pressing ``key`` on the focused picture does."""
-        for handler in self._key_handlers:
-            handler(str(key))
+        self._call(self._key_handlers, str(key))
+
+    def _call(self, handlers, *args):
+        for handler in handlers:
+            try:
+                handler(*args)
+            except Exception:  # a failed click leaves the picture as it was: no traceback
+                _log.debug("a click or key could not be handled", exc_info=True)
 
     def _on_message(self, widget, content, buffers):
         if not isinstance(content, dict):

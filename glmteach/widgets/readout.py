@@ -33,6 +33,9 @@ SOURCES = {
     "peak": "the peak |t| (click any brain picture to move)",
     "mm": "typed coordinates",
 }
+_HINT = ("<span style='font-size:12px'>Click any brain picture to point at a voxel; on a "
+         "picture, the arrow keys move the cursor along x (left/right) and y (up/down), "
+         "Page Up/Down along z.</span>")
 _CLUSTER_KINDS = (("size", "Cluster size (perm.)"), ("mass", "Cluster mass (perm.)"))
 
 
@@ -294,7 +297,7 @@ class SliceView:
                                        layout=widgets.Layout(width="360px"))
         self.image = ClickableImage(alt="slices through the cursor: click to move it; arrow "
                                         "keys and Page Up/Down move it one voxel")
-        self.caption = widgets.HTML()
+        self.caption = widgets.HTML(_HINT)
         self.widget = widgets.VBox([self.choice, self.image, self.caption])
         self._figure = self._grid = None
         self._lock = threading.RLock()
@@ -325,6 +328,7 @@ class SliceView:
                 self._grid = render.BrainGrid(s.masked.mask, s.masked.affine)
                 vmax = _nice(np.percentile(np.abs(s.ttest.t), 99.9))
                 self._figure = slice_pictures.SliceFigure(self._grid, vmax=vmax)
+            self.caption.value = _HINT
             options = self._options()
             current = self.choice.value
             self.choice.options = options
