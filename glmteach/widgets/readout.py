@@ -297,7 +297,7 @@ class SliceView:
                                        layout=widgets.Layout(width="360px"))
         self.image = ClickableImage(alt="slices through the cursor: click to move it; arrow "
                                         "keys and Page Up/Down move it one voxel")
-        self.caption = widgets.HTML(_HINT)
+        self.caption = widgets.HTML(_HINT, layout=widgets.Layout(max_width="470px"))
         self.widget = widgets.VBox([self.choice, self.image, self.caption])
         self._figure = self._grid = None
         self._lock = threading.RLock()
