@@ -128,14 +128,16 @@ def compare_with_parametric(design, result, alpha=0.05, n_perm=None):
            else f"{n_perm_used:,} random rearrangements")
     bar = "|t|" if result.two_sided else "t"
     interval = "" if lo == hi else f" (Monte-Carlo 95% interval {lo:.2f} to {hi:.2f})"
-    if perm < bonf:
+    if lo <= bonf <= hi:
+        verdict = ("Bonferroni's threshold lies inside the permutation threshold's "
+                   "Monte-Carlo interval: more permutations would tell which is stricter")
+    elif perm < bonf:
         verdict = "Permutation is less strict than Bonferroni here"
-    elif perm > bonf:
-        verdict = "Permutation is stricter than Bonferroni here"
     else:
-        verdict = "Both need the same t here"
+        verdict = "Permutation is stricter than Bonferroni here"
     sentence = (
-        f"{design.kind.capitalize()} design ({design.question}) at alpha = {alpha:g}: "
+        f"{design.kind[0].upper() + design.kind[1:]} design ({design.question}) at "
+        f"alpha = {alpha:g}: "
         f"permutation max-t over {how} needs {bar} > {perm:.2f}{interval} and keeps "
         f"{kept_perm:,} voxels; Bonferroni with Student's t (df = {result.df:g}) needs "
         f"{bar} > {bonf:.2f} and keeps {kept_bonf:,}. {verdict}.")
