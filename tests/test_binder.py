@@ -51,11 +51,13 @@ def test_postbuild_offline_continues_and_warms_numba_cache(tmp_path):
     cached = list((tmp_path / "numba_cache").rglob("*.nbi"))
     assert cached, "postBuild left numba's cache empty"
     assert not (tmp_path / "nilearn_data" / "brainomics_localizer" / "brainomics_data").exists()
-    from glmteach.jupyter_config import CONFIG_DIR, SERVER_CONFIG
+    from glmteach.jupyter_config import CONFIG_DIR, LAB_OVERRIDES, SERVER_CONFIG
     installed = tmp_path / "prefix" / "etc" / "jupyter"
     assert (installed / "jupyter_server_config.d" / "glmteach.json").read_text() == \
         SERVER_CONFIG.read_text()
     assert (installed / "voila.json").read_text() == (CONFIG_DIR / "voila.json").read_text()
+    lab = tmp_path / "prefix" / "share" / "jupyter" / "lab" / "settings" / "overrides.d"
+    assert (lab / "glmteach.json").read_text() == LAB_OVERRIDES.read_text()
 
 
 def test_postbuild_is_an_executable_bash_script():

@@ -17,6 +17,20 @@ def test_server_and_voila_files_cull_the_same_idle_disconnected_kernels():
     assert cull["cull_connected"] is False and cull["cull_busy"] is False
 
 
+def test_lab_override_names_a_real_jupyterlab_setting():
+    """The override must match JupyterLab's own schema, or JupyterLab ignores it."""
+    import sys
+    from pathlib import Path
+
+    schema = Path(sys.prefix, "share", "jupyter", "lab", "schemas", "@jupyterlab",
+                  "notebook-extension", "tracker.json")
+    properties = json.loads(schema.read_text())["properties"]
+    override = json.loads(jupyter_config.LAB_OVERRIDES.read_text())
+    (settings,) = override.values()
+    for name, value in settings.items():
+        assert properties[name]["type"] == "boolean" and value is True
+
+
 def test_jupyter_env_puts_the_folder_first_once():
     env = jupyter_config.jupyter_env({"JUPYTER_CONFIG_PATH": os.pathsep.join(["/a", "/b"])})
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(CONFIG_DIR), "/a", "/b"]
@@ -28,8 +42,37 @@ def test_jupyter_env_puts_the_folder_first_once():
 def test_install_writes_ours_and_keeps_someone_elses_voila_json(tmp_path):
     written = jupyter_config.install(tmp_path)
     etc = tmp_path / "etc" / "jupyter"
+    lab = tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "glmteach.json"
     assert sorted(written) == sorted([etc / "jupyter_server_config.d" / "glmteach.json",
-                                      etc / "voila.json"])
+                                      etc / "voila.json", lab])
+    assert json.loads(lab.read_text()) == {
+        "@jupyterlab/notebook-extension:tracker": {"kernelShutdown": True}}
     (etc / "voila.json").write_text('{"VoilaConfiguration": {"theme": "dark"}}')
-    assert jupyter_config.install(tmp_path) == [etc / "jupyter_server_config.d" / "glmteach.json"]
+    assert sorted(jupyter_config.install(tmp_path)) == sorted(
+        [etc / "jupyter_server_config.d" / "glmteach.json", lab])
     assert "dark" in (etc / "voila.json").read_text()
+
+
+def test_release_freed_memory_gives_pages_back():
+    """After a big temporary is freed, malloc_trim returns its pages (glibc Linux)."""
+    import sys
+
+    import psutil
+    import pytest
+
+    from glmteach._memory import release_freed_memory
+
+    if not sys.platform.startswith("linux"):
+        assert release_freed_memory() is False
+        return
+    process = psutil.Process()
+    # many mid-size blocks (below mmap's threshold: they stay in malloc's heap when freed)
+    blocks = [bytearray(64 * 1024) for _ in range(1500)]  # ~94 MB
+    pin = blocks[-1]  # a live block at the top: free() alone cannot shrink the heap
+    peak = process.memory_full_info().uss
+    del blocks
+    assert process.memory_full_info().uss > peak - 10 * 1024 * 1024  # still held
+    if not release_freed_memory():
+        pytest.skip("this C library has no malloc_trim (not glibc)")
+    assert process.memory_full_info().uss < peak - 60 * 1024 * 1024
+    del pin

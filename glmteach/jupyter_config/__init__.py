@@ -14,6 +14,11 @@ and stand-alone ``voila`` reads ``voila.json``. Both hold the same kernel cullin
   (``cull_busy: false``) is never culled: a learner reading a page keeps their work.
 
 A user's own ``~/.jupyter`` configuration still wins over these files.
+
+``lab/overrides.d/glmteach.json`` is a JupyterLab setting: closing a notebook's tab shuts
+its kernel down (JupyterLab's default keeps it running). :func:`install` puts it where
+JupyterLab reads it (``PREFIX/share/jupyter/lab/settings``); with it and the culling, the
+notebooks 00 -> 05 taken one after the other fit in Binder's 2 GB.
 """
 
 import json
@@ -24,6 +29,8 @@ from pathlib import Path
 CONFIG_DIR = Path(__file__).resolve().parent
 #: The server configuration file that holds the culling settings.
 SERVER_CONFIG = CONFIG_DIR / "jupyter_server_config.d" / "glmteach.json"
+#: JupyterLab settings overrides (closing a notebook shuts its kernel down).
+LAB_OVERRIDES = CONFIG_DIR / "lab" / "overrides.d" / "glmteach.json"
 
 
 def culling():
@@ -43,7 +50,8 @@ def jupyter_env(environ=None):
 
 def install(prefix):
     """Copy the configuration into ``prefix/etc/jupyter`` (an environment's own Jupyter
-    configuration, read by every server started from it: what ``binder/postBuild`` does).
+    configuration, read by every server started from it: what ``binder/postBuild`` does)
+    and the JupyterLab override into ``prefix/share/jupyter/lab/settings/overrides.d``.
 
     Returns the files written. An existing ``voila.json`` there is kept (it is a single file
     that someone else may own); ``jupyter_server_config.d/glmteach.json`` is ours.
@@ -52,8 +60,10 @@ def install(prefix):
 
     target = Path(prefix) / "etc" / "jupyter"
     written = []
-    for source in (SERVER_CONFIG, CONFIG_DIR / "voila.json"):
-        destination = target / source.relative_to(CONFIG_DIR)
+    lab = Path(prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.d"
+    for source in (SERVER_CONFIG, CONFIG_DIR / "voila.json", LAB_OVERRIDES):
+        destination = (lab / source.name if source == LAB_OVERRIDES
+                       else target / source.relative_to(CONFIG_DIR))
         if destination.name == "voila.json" and destination.exists():
             continue
         destination.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .. import nullworld, palette, render
+from .._memory import release_freed_memory
 from .._noise import noise_model
 from ..rft import CDT_CHOICES, cdt_from_p, check_cdt_p
 from ._helpers import Panel, png_image
@@ -50,10 +51,17 @@ class _Worker:
 
     def run(self, job):
         self.stop_flag.clear()
+        def job_then_release():
+            try:
+                job()
+            finally:
+                release_freed_memory()  # the run's temporaries: back to the class server
+
         if not self.background:
-            job()
+            job_then_release()
             return
-        self.thread = threading.Thread(target=job, daemon=True, name="glmteach-lab")
+        self.thread = threading.Thread(target=job_then_release, daemon=True,
+                                       name="glmteach-lab")
         self.thread.start()
 
     def wait(self, timeout=None):

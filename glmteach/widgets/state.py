@@ -18,6 +18,7 @@ import threading
 import numpy as np
 from traitlets import Any, Bool, Enum, Float, HasTraits, Int, List, Unicode, observe, validate
 
+from .._memory import release_freed_memory
 from . import _methods
 from ..picking import KEY_STEPS, Cursor, mm_to_voxel, step_voxel
 
@@ -228,6 +229,7 @@ class LessonState(HasTraits):
         except Exception as exc:  # the learner sees one line; the state is unchanged
             self.error = error_message(exc)
         finally:
+            release_freed_memory()  # the task's temporaries: back to the class server
             self.busy = ""
 
     def stop(self):
