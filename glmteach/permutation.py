@@ -34,9 +34,9 @@ class PermutationResult:
     Attributes
     ----------
     t : ndarray, shape (n_voxels,)
-        Observed one-sample t.
+        Observed one-sample t (a GLM contrast's t for ``glm_permutation_test``).
     df : float
-        ``n_subjects - 1``.
+        ``n_subjects - 1`` (``n_subjects - n_regressors`` for a GLM).
     max_null : ndarray, shape (n_flips,)
         Largest ``|t|`` over voxels (two-sided) or largest ``t`` (one-sided) for each flip,
         in flip order; ``max_null[0]`` is the observed labelling.
@@ -46,7 +46,8 @@ class PermutationResult:
     n_flips : int
     two_sided : bool
     flips : SignFlips
-        The labellings used (shared with clusters, TFCE and the explainer panel).
+        The labellings used (shared with clusters, TFCE and the explainer panel); for a GLM
+        the :class:`~glmteach._rearrange.Rearrangements` (row permutations and/or flips).
 
     Notes
     -----
