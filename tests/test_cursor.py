@@ -149,11 +149,12 @@ def test_readout_numbers_equal_the_statistics_api(state, reference):
 
 
 def test_readout_cluster_rows_equal_the_cluster_api(state, reference):
-    masked, tt, _, _ = reference
-    state.methods = ["bonferroni", "rft", "permutation", "size", "tfce"]
+    masked, tt, field, _ = reference
+    state.methods = ["bonferroni", "rft", "permutation", "rft_cluster", "size", "tfce"]
     try:
         state.cluster_test()
-        direct = cluster_permutation_test(masked.Y, masked.mask, masked.affine, n_perm=128)
+        direct = cluster_permutation_test(masked.Y, masked.mask, masked.affine, n_perm=128,
+                                          cluster_threshold=state.cluster_cdt_p)
         n_perm = min(state.effective_n_perm(), direct.n_flips)
         peak = int(np.argmax(tt.t))
         state.point_at_voxel(np.argwhere(masked.mask)[peak], "slice")
@@ -163,6 +164,15 @@ def test_readout_cluster_rows_equal_the_cluster_api(state, reference):
         assert by_name["tfce"].p == direct.tfce_p(n_perm)[peak]
         size = int(direct.cluster_sizes()[direct.labels[peak] - 1])
         assert f"{size:,} voxels" in by_name["size"].note
+        # random field theory's cluster p (spm_P_RF) of the peak's cluster
+        rft_p = field.cluster_p(direct.cluster_sizes(), direct.t_threshold, direct.df,
+                                direct.two_sided)[direct.labels[peak] - 1]
+        assert by_name["rft_cluster"].p == pytest.approx(rft_p, rel=1e-12)
+        assert [m.name for m in voxel_numbers(state).methods] == [
+            "bonferroni", "rft", "permutation", "fdr_bh", "rft_cluster", "size", "mass", "tfce"]
+        for name in ("rft_cluster", "size", "tfce"):  # slices of each method's survivors
+            views = cursor_views(state).slices
+            assert name in [v for _, v in views.choice.options]
     finally:
         state.methods = ["bonferroni", "rft", "permutation"]
 

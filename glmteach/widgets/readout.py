@@ -93,6 +93,15 @@ def method_p_values(state, name, n_perm=None):
             state._cache[key] = state.permutation.corrected_p(n_perm=n_perm)
         return state._cache[key]
     clusters = state.clusters
+    if name == "rft_cluster":  # random field theory's p of each voxel's cluster (spm_P_RF)
+        key = ("clusters", name, "p")
+        if key not in state._cache:
+            p_cluster = np.ones(clusters.n_clusters + 1)
+            p_cluster[1:] = state.field.cluster_p(clusters.cluster_sizes(),
+                                                  clusters.t_threshold, clusters.df,
+                                                  clusters.two_sided)
+            state._cache[key] = p_cluster[clusters.labels]
+        return state._cache[key]
     n_perm = min(n_perm, clusters.n_flips)
     key = ("clusters", name, n_perm)
     if key not in state._cache:
@@ -106,6 +115,8 @@ def _available(state, name):
         return state.ttest is not None and (name != "rft" or state.field is not None)
     if name == "permutation":
         return state.permutation is not None
+    if name == "rft_cluster":
+        return state.clusters is not None and state.field is not None
     return state.clusters is not None and (name != "tfce" or state.clusters.tfce is not None)
 
 
@@ -127,7 +138,7 @@ def voxel_numbers(state, alpha=None, n_perm=None):
     out.column, out.alpha = column, alpha
     out.t, out.df, out.p = float(tt.t[column]), float(tt.df), float(tt.p[column])
     out.values = state.masked.Y[:, column]
-    names = [m for m in state.methods if m in METHODS and m not in ("size", "tfce")]
+    names = [m for m in state.methods if m in METHODS and METHODS[m].depends_on != "clusters"]
     for name in names:
         if _available(state, name):
             out.methods.append(_at_voxel(state, name, METHODS[name].label, column, alpha,
@@ -170,6 +181,11 @@ def _cluster_rows(state, column, alpha, n_perm):
         where = {kind: f"not in a cluster (|t| < {threshold:.2f} here)"
                  for kind, _ in _CLUSTER_KINDS}
     rows = []
+    if "rft_cluster" in state.methods and _available(state, "rft_cluster"):
+        p = float(method_p_values(state, "rft_cluster", n_perm)[column])
+        rows.append(MethodAtVoxel("rft_cluster", METHODS["rft_cluster"].label, p,
+                                  p <= alpha, None, f"{where['size']}; smoothness of the "
+                                                    "data, no flips"))
     for kind, label_ in _CLUSTER_KINDS:
         p = float(method_p_values(state, kind, n_perm)[column])
         rows.append(MethodAtVoxel(kind, label_, p, p <= alpha,
