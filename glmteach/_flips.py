@@ -68,7 +68,7 @@ def check_n_perm(n_perm):
     if n_perm > MAX_N_PERM:
         raise ValueError(
             f"n_perm={n_perm} is more than the limit of {MAX_N_PERM:,} flips; "
-            "10,000 already gives p-values to about +/-0.002."
+            "10,000 already gives a p near 0.05 to +/-0.002 (one standard error)."
         )
     return int(n_perm)
 

@@ -30,7 +30,22 @@ def load_3d_maps(paths, cache=False):
     return [_load_one(p, cache) for p in paths]
 
 
-def _load_one(path, cache):
+def load_volumes(paths):
+    """``(imgs, names)``: each path's 3D map, or one map per volume of a 4D image.
+
+    A 4D image counts as one subject per volume, as in nilearn's ``SecondLevelModel``; its
+    volumes are named ``"<file>[0]"``, ``"<file>[1]"``...
+    """
+    imgs, names = [], []
+    for path in paths:
+        volumes = _load_one(path, False, split_4d=True)
+        imgs += volumes
+        names += ([f"{subject_name(path)}[{i}]" for i in range(len(volumes))]
+                  if len(volumes) > 1 else [subject_name(path)])
+    return imgs, names
+
+
+def _load_one(path, cache, split_4d=False):
     if isinstance(path, nib.spatialimages.SpatialImage):
         img, label = path, "an in-memory image"
     else:
@@ -53,12 +68,19 @@ def _load_one(path, cache):
     data = _read_data(img, label, cache)
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
+    if split_4d and data.ndim == 4:
+        volumes = []
+        for k in range(data.shape[3]):
+            volumes.append(nib.Nifti1Image(np.asarray(data[..., k], dtype=np.float32),
+                                           img.affine))
+        return volumes
     if data.ndim != 3:
         raise ValueError(
             f"{label} is {data.ndim}D with shape {data.shape}; pass one 3D map per subject "
             "(nilearn.image.index_img(img, i) takes volume i of a 4D image)."
         )
-    return nib.Nifti1Image(data.astype(np.float32, copy=False), img.affine)
+    out = nib.Nifti1Image(data.astype(np.float32, copy=False), img.affine)
+    return [out] if split_4d else out
 
 
 def _read_data(img, label, cache):

@@ -9,6 +9,7 @@ import math
 import os
 from pathlib import Path
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -109,10 +110,10 @@ def _add_demo(commands):
     demo.add_argument("--alpha", type=_number(float, 0, 1, True, True, name="alpha"),
                       default=0.05, metavar="A",
                       help="family-wise error rate to control, between 0 and 1 (default: 0.05)")
-    demo.add_argument("--smoothing-fwhm", type=_number(float, 0, math.inf,
-                                                       name="smoothing-fwhm"),
+    demo.add_argument("--smoothing-fwhm", type=_number(float, 0, 50, name="smoothing-fwhm"),
                       default=8.0, metavar="F",
-                      help="Gaussian smoothing of each map in mm, 0 = none (default: 8)")
+                      help="Gaussian smoothing of each map in mm, 0..50, 0 = none "
+                           "(default: 8)")
     demo.add_argument("--out", default="glmteach_report", metavar="DIR",
                       help="folder for report.html and its figures (default: ./glmteach_report)")
     demo.add_argument("--force", action="store_true",
@@ -234,26 +235,90 @@ def prepare_out_dir(out, force=False):
     return out
 
 
-def run_demo(args):
-    """``glmteach demo``: the seed pipeline, a table on stdout, a report on disk."""
-    from .report import format_table, write_report
+#: Files a report consists of (an earlier report's copies are replaced, never kept).
+REPORT_FILES = ("report.html", ".glmteach-report", "subjects_tmaps.png",
+                "uncorrected_p001.png", "bonferroni_fwer.png", "rft_fwer.png",
+                "permutation_fwer.png", "null_histogram.png")
 
+
+def _partial_dir(out):
+    """The sibling folder a new report is written into before it replaces ``out``."""
+    return out.parent / f".{out.name}.partial"
+
+
+def start_partial(out):
+    """Create the (empty) partial folder for ``out``: proves ``--out`` is writable."""
+    from .report import REPORT_MARKER
+
+    partial = _partial_dir(out)
+    try:
+        if partial.exists():  # left by a run that was killed: ours, safe to remove
+            shutil.rmtree(partial)
+        partial.mkdir(parents=True)
+        (partial / REPORT_MARKER).write_text("made by glmteach demo; safe to overwrite\n")
+    except OSError as exc:
+        raise OSError(f"cannot write the report to --out {out} ({exc.strerror or exc}); "
+                      "choose a folder you can write to.") from None
+    return partial
+
+
+def publish(partial, out):
+    """Replace ``out`` by the complete report in ``partial`` (renames, never a mix).
+
+    Files of ``out`` that are not part of a report (e.g. with ``--force``) are kept.
+    """
+    if not out.exists():
+        os.replace(partial, out)
+        return out
+    old = out.parent / f".{out.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    os.replace(out, old)
+    os.replace(partial, out)
+    for entry in old.iterdir():  # the user's own files stay
+        if entry.name not in REPORT_FILES and not (out / entry.name).exists():
+            os.replace(entry, out / entry.name)
+    shutil.rmtree(old)
+    return out
+
+
+def run_demo(args):
+    """``glmteach demo``: the seed pipeline, a table on stdout, a report on disk.
+
+    The report is written into a sibling folder and then renamed to ``--out``, so that
+    the folder always holds one complete report (the old one if the run fails or is
+    interrupted); ``--out`` is checked before the analysis.
+    """
     if args.source != "embedded" and args.n_subjects > 94:
         raise ValueError(f"the real data have 94 subjects, got --n-subjects "
                          f"{args.n_subjects}; use at most 94 or --source embedded.")
-    check_out_dir(args.out, args.force)  # before the work, so a refusal comes at once
+    out = check_out_dir(args.out, args.force)  # before the work: a refusal comes at once
+    partial = start_partial(out)
+    try:
+        return _demo(args, out, partial)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _demo(args, out, partial):
+    from .report import format_table, write_report
+
     _use_agg()
     results = analyse(args)
-    out = prepare_out_dir(args.out, args.force)
     print()
     for line in format_table(results.rows, results.masked.n_voxels):
         print(line)
     for row in results.rows:
         if row.note:
             print(f"  {row.method}: {row.note}")
+    print()
+    for sentence in results.sentences:
+        print(sentence)
     tic = time.perf_counter()
-    path = write_report(results, out)
+    write_report(results, partial)
     results.timings["figures"] = time.perf_counter() - tic
+    path = publish(partial, out) / Path(REPORT_FILES[0])
     print(f"\nReport: {path.resolve()}  (figures {results.timings['figures']:.1f} s)")
     if results.maps.is_simulated:
         print("Note: SIMULATED data (no real maps cached); run 'glmteach fetch' online to "
@@ -317,7 +382,25 @@ def analyse(args):
                        field=field, perm=perm, alpha=args.alpha,
                        rows=method_rows(corrections, perm, args.alpha, rft_problem),
                        settings=settings,
-                       timings=timings)
+                       timings=timings,
+                       sentences=comparison_sentences(corrections, perm, args.alpha, tt,
+                                                      field))
+
+
+def comparison_sentences(corrections, perm, alpha, tt, field):
+    """The generated sentences comparing the methods (:mod:`glmteach.narrative`)."""
+    from . import narrative
+
+    results = {"bonferroni": corrections["bonferroni"], "rft": corrections["rft"],
+               "permutation": narrative.Outcome("permutation", perm.threshold(alpha),
+                                                perm.n_survivors(alpha))}
+    sentences = narrative.comparison_sentences(
+        results, alpha, df=tt.df, field=field if corrections["rft"] is not None else None,
+        two_sided=tt.two_sided, n_perm=perm.n_flips)
+    if not perm.exact:
+        sentences.append(narrative.mc_error_note(perm.n_flips, perm.flips.n_distinct)
+                         .replace("&plusmn;", "+/-"))
+    return sentences
 
 
 def method_rows(corrections, perm, alpha, rft_problem=""):
@@ -329,7 +412,7 @@ def method_rows(corrections, perm, alpha, rft_problem=""):
     flips = f"{perm.n_flips:,} {'flips, exact' if perm.exact else 'random flips'}"
     note = (f"{flips}; 95% Monte-Carlo interval of the threshold [{lo:.2f}, {hi:.2f}]"
             if np.isfinite(lo) and lo != hi else flips)
-    return [
+    rows = [
         MethodRow("uncorrected p < 0.001", corrections["uncorrected"].threshold,
                   corrections["uncorrected"].n_survivors, "nothing (each voxel at 0.1%)"),
         MethodRow("Bonferroni", corrections["bonferroni"].threshold,
@@ -341,6 +424,16 @@ def method_rows(corrections, perm, alpha, rft_problem=""):
         MethodRow("permutation max-t", perm.threshold(alpha), perm.n_survivors(alpha),
                   fwer, note),
     ]
+    if corrections["rft"] is not None:
+        from .narrative import spm_outcome
+
+        spm = spm_outcome(corrections["rft"], corrections["bonferroni"])
+        which = ("Bonferroni" if corrections["bonferroni"].threshold
+                 <= corrections["rft"].threshold else "random field theory")
+        rows.insert(3, MethodRow("SPM (min of RFT, Bonferroni)", spm.threshold,
+                                 spm.n_survivors, fwer, f"uses {which}'s threshold here",
+                                 key="spm"))
+    return rows
 
 
 # ----------------------------------------------------------------------------- fetch

@@ -21,10 +21,11 @@ import glob as _glob
 import os
 from pathlib import Path
 import socket
+import threading
 
 import numpy as np
 
-from ._images import load_3d_maps, check_same_grid, subject_name
+from ._images import load_3d_maps, load_volumes, check_same_grid, subject_name
 from ._cohort import simulate_localizer_cohort
 
 CONTRAST = "left vs right button press"
@@ -138,7 +139,8 @@ def load_maps(paths_or_glob, resample=False, subjects=None):
     Parameters
     ----------
     paths_or_glob : str, Path, or list of (str, Path or Nifti1Image)
-        A glob pattern such as ``"maps/sub-*_con.nii.gz"`` or a list of files.
+        A glob pattern such as ``"maps/sub-*_con.nii.gz"`` or a list of files. A 4D image
+        counts as one map per volume (as nilearn's ``SecondLevelModel``).
     resample : bool
         If the maps are on different grids, resample them all onto the first map's grid
         (continuous interpolation) instead of raising an error.
@@ -150,14 +152,16 @@ def load_maps(paths_or_glob, resample=False, subjects=None):
     GroupMaps with ``source="user"``.
     """
     paths = _expand_paths(paths_or_glob)
-    if len(paths) < 2:
+    imgs, names = load_volumes(paths)  # a 4D image gives one map per volume (as nilearn)
+    if len(imgs) < 2:
         raise ValueError(
-            f"a group analysis needs at least 2 maps, got {len(paths)}; add more subjects."
+            f"a group analysis needs at least 2 maps, got {len(imgs)} ({_describe_origin(paths)}"
+            "); pass one map per subject: a glob such as 'maps/sub-*_con.nii.gz', a list of "
+            "files, or one 4D image with a volume per subject."
         )
-    imgs = load_3d_maps(paths)
-    imgs = check_same_grid(imgs, [subject_name(p) for p in paths], resample=resample)
+    imgs = check_same_grid(imgs, names, resample=resample)
     if subjects is None:
-        subjects = [subject_name(p) for p in paths]
+        subjects = names
     elif len(subjects) != len(imgs):
         raise ValueError(
             f"got {len(subjects)} subject labels for {len(imgs)} maps; give one label per map."
@@ -177,7 +181,14 @@ def download_localizer(n_subjects=16, data_dir=None, verbose=1):
     Used by ``glmteach fetch`` before a class and by Binder's ``postBuild``.
     """
     _check_n_subjects(n_subjects, MAX_LOCALIZER_SUBJECTS)
-    return _load_nilearn(n_subjects, data_dir, verbose)
+    return _load_nilearn(n_subjects, data_dir, verbose, advice=_FETCH_ADVICE)
+
+
+_LESSON_ADVICE = ("use source='embedded' for the simulated cohort, or run `glmteach fetch` "
+                  "where there is internet and copy its nilearn_data folder here (set "
+                  "NILEARN_DATA).")
+_FETCH_ADVICE = ("run it where osf.io is reachable, then copy the nilearn_data folder to "
+                 "this machine (set NILEARN_DATA).")
 
 
 def localizer_cache_dir(data_dir=None):
@@ -219,14 +230,23 @@ def _network_reason(timeout=3.0):
     """
     if os.environ.get("GLMTEACH_OFFLINE", "").strip().lower() in ("1", "true", "yes"):
         return "GLMTEACH_OFFLINE is set"
-    try:
-        with socket.create_connection((_HOST, 443), timeout=timeout):
-            return ""
-    except OSError as exc:
-        return f"{_HOST} is unreachable ({exc.strerror or type(exc).__name__})"
+    outcome = {}
+
+    def probe():  # name resolution has no timeout of its own: the thread gets one
+        try:
+            with socket.create_connection((_HOST, 443), timeout=timeout):
+                outcome["reason"] = ""
+        except OSError as exc:
+            outcome["reason"] = (f"{_HOST} is unreachable "
+                                 f"({exc.strerror or type(exc).__name__})")
+
+    thread = threading.Thread(target=probe, daemon=True, name="glmteach-network-probe")
+    thread.start()
+    thread.join(timeout)
+    return outcome.get("reason", f"{_HOST} did not answer within {timeout:g} s")
 
 
-def _fetch(n_subjects, data_dir, verbose):
+def _fetch(n_subjects, data_dir, verbose, advice=_LESSON_ADVICE):
     from nilearn.datasets import fetch_localizer_contrasts
 
     try:
@@ -235,28 +255,38 @@ def _fetch(n_subjects, data_dir, verbose):
             verbose=verbose,
         )
     except (OSError, ValueError) as exc:  # requests' ConnectionError is an OSError
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = " ".join(str(exc).split())  # nilearn's messages span lines: keep them all
+        if "tried to store the dataset" in text:
+            where = text.split("but:", 1)[-1].strip(" -")
+            raise DataUnavailableError(
+                f"cannot create the data folder: {where[:200]}; choose a folder you can "
+                "write to (glmteach fetch --data-dir D, or data_dir= in Python) or set "
+                "NILEARN_DATA."
+            ) from None
+        reason = text or type(exc).__name__
         if "Name or service not known" in reason or "resolve" in reason:
             reason = f"{_HOST} is unreachable (no network?)"
         raise DataUnavailableError(
-            f"could not get the localizer maps from nilearn: {reason[:160]}; use "
-            "source='embedded' for the simulated cohort, or run `glmteach fetch` where there "
-            "is internet and copy its nilearn_data folder here (set NILEARN_DATA)."
+            f"could not get the localizer maps from nilearn: {reason[:160]}; {advice}"
         ) from None
 
 
-def _load_nilearn(n_subjects, data_dir, verbose):
+def _load_nilearn(n_subjects, data_dir, verbose, advice=_LESSON_ADVICE, refetch=True):
     cached = _find_cache(n_subjects, data_dir)
-    bunch = _fetch(n_subjects, data_dir, verbose if cached is None else 0)
+    bunch = _fetch(n_subjects, data_dir, verbose if cached is None else 0, advice)
     cmaps, tmaps = list(bunch["cmaps"]), list(bunch.get("tmaps", []))
     try:
         imgs = load_3d_maps(cmaps, cache=True)
         tmap_imgs = load_3d_maps(tmaps, cache=True) if tmaps else None
     except ValueError as exc:
-        if "corrupt" not in str(exc):
+        if "corrupt" not in str(exc) or not refetch:
             raise
         imgs, tmap_imgs = _refetch_after_corruption(n_subjects, data_dir, verbose, cmaps + tmaps)
     subjects = [Path(p).parent.name for p in cmaps]
+    names = [f"{Path(p).parent.name}/{Path(p).name}" for p in cmaps]
+    imgs = check_same_grid(imgs, names)  # a map of the wrong shape fails here, named
+    if tmap_imgs is not None:
+        tmap_imgs = check_same_grid([imgs[0]] + tmap_imgs, ["first map"] + list(tmaps))[1:]
     return GroupMaps(
         imgs=imgs,
         subjects=subjects,
@@ -292,9 +322,20 @@ def _refetch_after_corruption(n_subjects, data_dir, verbose, paths):
 
 
 def _load_auto(n_subjects, data_dir, random_state, verbose):
-    if _find_cache(n_subjects, data_dir) is not None:
-        maps = _load_nilearn(n_subjects, data_dir, verbose=0)
-        maps.notice = "glmteach: using the real localizer maps found in nilearn's data cache."
+    cache = _find_cache(n_subjects, data_dir)
+    broken = ""
+    if cache is not None:
+        try:  # a broken cache must not stop a class: nothing is moved or deleted here
+            maps = _load_nilearn(n_subjects, data_dir, verbose=0, refetch=False)
+            maps.notice = ("glmteach: using the real localizer maps found in nilearn's data "
+                           "cache.")
+        except Exception as exc:  # corrupt index, tsv, map... any of them: say which
+            broken = " ".join(str(exc).split(";")[0].split()) or type(exc).__name__
+            maps = load_embedded(n_subjects, random_state)
+            maps.notice = (
+                f"glmteach: using the SIMULATED embedded cohort because the cached real maps "
+                f"in {cache} cannot be read ({broken[:200].rstrip('.;')}); run `glmteach "
+                "fetch` online to repair them.")
     else:
         reason = _network_reason()
         maps = None
@@ -305,14 +346,29 @@ def _load_auto(n_subjects, data_dir, random_state, verbose):
             except DataUnavailableError as exc:
                 reason = str(exc).split(";")[0]
         if maps is None:
+            aside = _set_aside_files(data_dir)
             maps = load_embedded(n_subjects, random_state)
             maps.notice = (
                 f"glmteach: using the SIMULATED embedded cohort because the real maps are not "
-                f"cached and {reason}; run `glmteach fetch` online to get them."
+                f"cached{aside} and {reason}; run `glmteach fetch` online to get them."
             )
     if verbose:
         print(maps.notice)
     return maps
+
+
+def _set_aside_files(data_dir):
+    """' (N corrupt file(s) set aside in FOLDER)' or '' (what an earlier run moved)."""
+    from nilearn.datasets import get_data_dirs
+
+    for root in get_data_dirs(data_dir):
+        folder = Path(root) / _DATASET
+        if folder.is_dir():
+            moved = list(folder.rglob("*.corrupt"))
+            if moved:
+                return (f" ({len(moved)} corrupt file{'s' if len(moved) > 1 else ''} set "
+                        f"aside as *.corrupt in {folder})")
+    return ""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -338,6 +394,14 @@ def _expand_paths(paths_or_glob):
                     "check the folder and the pattern."
                 )
             return paths
+        path = os.path.expanduser(pattern)
+        if os.path.isdir(path):
+            found = sorted(_glob.glob(os.path.join(path, "*.nii*")))
+            example = os.path.join(pattern, "*.nii.gz")
+            raise ValueError(
+                f"{pattern} is a folder ({len(found)} NIfTI file(s) in it); pass a glob of "
+                f"the maps inside it, e.g. load_maps({example!r})."
+            )
         return [pattern]
     try:
         return list(paths_or_glob)

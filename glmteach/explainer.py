@@ -63,6 +63,7 @@ class FlipExplainer:
         flips = sign_flips(self.Y.shape[0], n_perm, two_sided=self.two_sided,
                            random_state=random_state)
         self.signs, self.exact = flips.signs, flips.exact
+        self._n_distinct = flips.n_distinct
         self._max_null = np.full(flips.n_flips, np.nan)
         self._max_null[0] = self.stat.max()
         if permutation is not None:
@@ -187,10 +188,15 @@ class FlipExplainer:
         return float(np.mean(self.max_null >= self.observed))
 
     def p_error(self, p):
-        """Monte-Carlo standard error ``sqrt(p (1 - p) / n_done)`` (0 for a full exact run)."""
+        """Monte-Carlo standard error ``sqrt(p (1 - p) / n_done)`` times the
+        finite-population factor ``sqrt((N - n_done) / (N - 1))`` of flips drawn without
+        repeats from ``N`` distinct ones (0 for a full exact run)."""
+        from ._nulls import finite_population_factor
+
         if self.exact and self.n_done == self.n_flips:
             return 0.0
-        return float(np.sqrt(p * (1.0 - p) / self.n_done))
+        return float(np.sqrt(p * (1.0 - p) / self.n_done)
+                     * finite_population_factor(self.n_done, self._n_distinct))
 
     def parametric_p(self):
         """The t-distribution p at the voxel (what the t-test reports), for comparison."""

@@ -35,7 +35,7 @@ class MaskedMaps:
         Gaussian smoothing applied to every map, in mm.
     subjects : list of str
     n_nan_voxels : int
-        Voxels left out of the mask because some (not all) maps were NaN there.
+        Voxels left out of the mask because some (not all) maps were NaN or +/-inf there.
     """
 
     Y: np.ndarray
@@ -76,7 +76,8 @@ class MaskedMaps:
         line += (f", maps smoothed with FWHM {self.smoothing_fwhm:g} mm"
                  if self.smoothing_fwhm else ", no smoothing")
         if self.n_nan_voxels:
-            line += f"; {self.n_nan_voxels:,} voxels left out because some maps are NaN there"
+            line += (f"; {self.n_nan_voxels:,} voxels left out because some maps are NaN or "
+                     "infinite there")
         return line
 
 
@@ -88,7 +89,8 @@ def mask_maps(maps, smoothing_fwhm=8.0, mask_img=None):
     maps : GroupMaps
         From :func:`glmteach.load_localizer` or :func:`glmteach.load_maps`.
     smoothing_fwhm : float or None
-        Full width at half maximum of the Gaussian smoothing, in mm (the seed uses 8).
+        Full width at half maximum of the Gaussian smoothing, in mm (the seed uses 8);
+        0 .. :data:`MAX_SMOOTHING_FWHM` mm.
     mask_img : Nifti1Image or path, optional
         Your own mask (resampled to the maps' grid if needed); default: computed from the
         maps as ``SecondLevelModel`` does.
@@ -108,13 +110,13 @@ def mask_maps(maps, smoothing_fwhm=8.0, mask_img=None):
         raise ValueError(
             f"a group analysis needs at least 2 maps, got {maps.n_subjects}; add more subjects."
         )
-    if smoothing_fwhm is not None and (not np.isfinite(smoothing_fwhm) or smoothing_fwhm < 0):
-        raise ValueError(f"smoothing_fwhm must be >= 0 mm (or None), got {smoothing_fwhm}.")
+    check_smoothing_fwhm(smoothing_fwhm)
     smoothing_fwhm = float(smoothing_fwhm) if smoothing_fwhm else None
     ref = maps.imgs[0]
     stack = np.stack([np.asarray(img.dataobj, dtype=np.float32) for img in maps.imgs])
-    nan_any, nan_all = np.isnan(stack).any(0), np.isnan(stack).all(0)
-    stack[np.isnan(stack)] = 0.0  # smoothing must not spread NaNs (nilearn zeroes them too)
+    bad = ~np.isfinite(stack)  # NaN and +/-inf alike: dropped from the mask and counted
+    nan_any, nan_all = bad.any(0), bad.all(0)
+    stack[bad] = 0.0  # smoothing must not spread them (nilearn zeroes NaNs too)
     imgs = [nib.Nifti1Image(vol, ref.affine) for vol in stack]
     in_brain = _group_mask(imgs, mask_img, ref)
     mask = in_brain & ~nan_any
@@ -133,6 +135,23 @@ def mask_maps(maps, smoothing_fwhm=8.0, mask_img=None):
                       affine=ref.affine.copy(), voxel_size_mm=voxel,
                       smoothing_fwhm=smoothing_fwhm, subjects=list(maps.subjects),
                       n_nan_voxels=n_nan)
+
+
+#: Largest smoothing accepted, in mm (wider kernels take minutes and blur the whole brain).
+MAX_SMOOTHING_FWHM = 50.0
+
+
+def check_smoothing_fwhm(smoothing_fwhm):
+    """Raise a one-line ValueError unless ``smoothing_fwhm`` is None or in [0, 50] mm."""
+    if smoothing_fwhm is None:
+        return
+    try:
+        value = float(smoothing_fwhm)
+    except (TypeError, ValueError):
+        value = np.nan
+    if not (np.isfinite(value) and 0 <= value <= MAX_SMOOTHING_FWHM):
+        raise ValueError(f"smoothing_fwhm must be between 0 and {MAX_SMOOTHING_FWHM:g} mm "
+                         f"(or None), got {smoothing_fwhm!r}.")
 
 
 def _group_mask(imgs, mask_img, ref):

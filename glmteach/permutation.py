@@ -73,7 +73,8 @@ class PermutationResult:
     two_sided: bool
     flips: SignFlips
     def __post_init__(self):
-        object.__setattr__(self, "_null", MaxNull(self.max_null, self.exact))
+        n_distinct = getattr(self.flips, "n_distinct", None)
+        object.__setattr__(self, "_null", MaxNull(self.max_null, self.exact, n_distinct))
 
     @property
     def stat(self):
@@ -85,8 +86,10 @@ class PermutationResult:
         return self._null.corrected_p(self.stat, n_perm)
 
     def corrected_p_error(self, n_perm=None):
-        """Monte-Carlo standard error ``sqrt(p (1 - p) / n_perm)`` of ``corrected_p``.
+        """Monte-Carlo standard error of ``corrected_p``.
 
+        ``sqrt(p (1 - p) / n_perm) * sqrt((N - n_perm) / (N - 1))``, with ``N`` the number
+        of distinct flips (they are drawn without repeats: finite-population correction).
         Zero when the flips are an exact enumeration used in full (no sampling error).
         """
         return self._null.p_error(self.stat, n_perm)

@@ -233,13 +233,11 @@ class RandomField:
         return float(np.prod(finite))
 
     def summary(self):
-        """One line: estimated smoothness and resels against voxels."""
-        fx, fy, fz = self.fwhm_mm
-        vx, vy, vz = self.fwhm_vox
-        return (f"FWHM {fx:.1f} x {fy:.1f} x {fz:.1f} mm ({vx:.1f} x {vy:.1f} x {vz:.1f} "
-                f"voxels), {self.n_resels:,.0f} resels vs {self.n_voxels:,} voxels: random "
-                f"field theory counts ~{self.n_resels:,.0f} independent 'resolution "
-                f"elements' where Bonferroni counts every voxel.")
+        """One line: estimated smoothness, resels and voxels (no method comparison: that
+        depends on alpha and df, see :func:`glmteach.narrative.rft_vs_bonferroni`)."""
+        from .narrative import smoothness_sentence
+
+        return smoothness_sentence(self)
 
     def _peak(self, df, two_sided):
         key = (float(df), bool(two_sided))

@@ -39,13 +39,15 @@ from glmteach.widgets import check_answer
 #
 # | method | idea | assumes |
 # |---|---|---|
-# | **Bonferroni** | test each voxel at 0.05 / number of voxels | nothing (but over-counts: neighbouring voxels are not independent) |
-# | **Random field theory (RFT)** | count *resels*, blobs the size of the smoothness, instead of voxels | a smooth Gaussian field, enough smoothness and subjects |
-# | **Permutation max-t** | flip the sign of subjects' maps at random; the largest t over the brain in each flip gives the null of the maximum | only that each subject's map is symmetric around 0 under the null |
+# | **Bonferroni** | test each voxel at 0.05 / number of voxels | nothing: it is a bound (with independent voxels its FWER is 1 - (1 - 0.05/m)^m = 4.9%; the exact correction there is Sidak's); conservative when neighbouring voxels are dependent |
+# | **Random field theory (RFT)** | the expected Euler characteristic of a smooth t field above the threshold, from the smoothness (resels) and the degrees of freedom | a smooth Gaussian-like field, enough smoothness and subjects |
+# | **Permutation max-t** | flip the sign of subjects' maps at random; the largest t over the brain in each flip gives the null of the maximum | independent subjects, and each subject's whole map as likely as its negative under the null (symmetric jointly over voxels, not only voxel by voxel) |
 #
 # The key idea: all three control the **maximum** statistic over the brain. If the
 # largest |t| of a null brain is below the threshold 95% of the time, then 95% of the time
-# *no* voxel passes it.
+# *no* voxel passes it. All three give **strong** control: the 5% holds whichever voxels
+# are truly null, even when others are active, so each voxel that survives can be claimed
+# on its own (weak control, only when nothing is active anywhere, would not allow that).
 
 # %% [markdown]
 # ## How to use the panels
@@ -70,11 +72,13 @@ from glmteach.widgets import check_answer
 #
 # With 100 independent voxels and no effect anywhere, each tested at p < 0.05, what is the
 # chance of at least one false positive? Replace `None` with one of the choices (e.g.
-# `"about 99%"`) and run the cell.
+# `"about 5%"`), or a percentage such as `"42%"` or `0.42` (accepted within 2 percentage
+# points of a choice), and run the cell.
 
 # %%
 question = {"question": "Chance of at least one false positive among 100 null tests at 0.05?",
-            "choices": ["about 5%", "about 50%", "about 99%"], "answer": 2,
+            "choices": ["about 5%", "about 50%", "about 99%"], "values": [5, 50, 99],
+            "answer": 2,
             "why": {0: "5% is the risk of ONE test; the family has 100 chances to err.",
                     1: "Compute 1 - 0.95 ** 100 (the table above)."}}
 my_answer = None

@@ -35,7 +35,9 @@ state = LessonState(source="auto", n_subjects=16)
 #
 # Run the next two cells: the first shows the panel, the second fetches the maps (the
 # *Fetch* button does the same). Each small brain is one subject's t-map seen from above,
-# shown where |t| > 2 (a display threshold only). Move the slider.
+# shown where |t| > 2 (a display threshold only). Move the slider. A glass brain is a
+# maximum-intensity projection: each pixel shows the most extreme voxel along its line of
+# sight, so a few scattered voxels cover much of the picture.
 #
 # Pressing with the **left** hand activates the **right** motor cortex (red, positive) and
 # the right hand the left one (blue, negative). Notice how much the subjects differ, and
@@ -46,28 +48,28 @@ FetchPanel(state)
 
 # %%
 state.start("fetch", background=False)
-print(state.maps.description)
+print(state.summary())
 
 # %% [markdown]
 # ## The group mask and smoothing
 #
 # The group mask keeps the voxels that are inside the brain in every map: each one will
 # be a separate test. Each map is smoothed with a Gaussian kernel (FWHM 8 mm, like the
-# nilearn example) before testing. Move the smoothing slider and watch the number of
-# voxels and the first subject's map: more smoothing, smoother blobs, fewer independent
-# pieces of information.
+# nilearn example) before testing. Move the smoothing slider and watch the first
+# subject's map: more smoothing, smoother blobs, more strongly dependent neighbours. The
+# number of voxels does not change: the mask is computed from the unsmoothed maps.
 
 # %%
 MaskPanel(state)
 
 # %%
-print(state.masked.summary())
+print(state.summary())
 
 # %% [markdown]
 # ## Question
 #
-# How many tests will the t-test make, i.e. how many voxels are in the mask (at the
-# smoothing you chose)? Read it in the panel, replace `None` with the number and run.
+# How many tests will the t-test make, i.e. how many voxels are in the mask? Read it in
+# the panel, replace `None` with the number (`68223` or `"68,223"` both work) and run.
 
 # %%
 print(STEPS[1]["question"])
@@ -75,10 +77,12 @@ my_answer = None
 check_answer(STEPS[1], my_answer, state)
 
 # %% [markdown]
-# And one about the first picture: with |t| > 2, how many voxels of a pure-noise map
-# would show up? (Choices: `"none"`, `"about 5%"`, `"about half"`.)
+# And one about the first picture: with |t| > 2, what share of the *voxels* (not of the
+# projected picture) of a pure-noise map would show up? (Choices: `"none"`,
+# `"about 5%"`, `"about half"`; a percentage such as `"5%"` works too.)
 
 # %%
+print(STEPS[0]["question"])
 my_answer = None
 check_answer(STEPS[0], my_answer, state)
 

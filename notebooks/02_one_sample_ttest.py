@@ -31,7 +31,7 @@ from glmteach.widgets import STEPS, LessonState, TTestPanel, check_answer
 
 state = LessonState(source="auto", n_subjects=16)
 state.start("fetch", background=False)
-print(state.maps.description)
+print(state.summary())
 
 # %% [markdown]
 # ## Thresholding without correction
@@ -56,8 +56,9 @@ print(f"{uncorrected.n_survivors:,} of {tt.n_voxels:,} voxels have p < 0.001 "
       f"about {0.001 * tt.n_voxels:.0f} would by chance if there were no effect at all.")
 
 # %% [markdown]
-# Uncorrected p < 0.001 controls the error **per voxel**: with ~68,000 voxels, dozens of
-# false positives are expected even if nothing happened. Where are they on the map? You
+# Uncorrected p < 0.001 controls the error **per voxel**: with the number of voxels
+# printed above, 0.001 times that many false positives are expected even if nothing
+# happened (dozens for ~68,000 voxels). Where are they on the map? You
 # cannot tell: that is why we need family-wise error control (next notebook).
 #
 # ## Question

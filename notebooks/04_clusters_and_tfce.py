@@ -23,13 +23,16 @@
 # 1. Threshold the t map at a *cluster-forming threshold* (here uncorrected p < 0.001) and
 #    group neighbouring supra-threshold voxels into clusters.
 # 2. With the same sign flips as before, record the **largest cluster** (its size in voxels,
-#    or its *mass*, the sum of |t| above the threshold) of each flipped map.
+#    or its *mass*: the sum over its voxels of |t| minus the cluster-forming threshold)
+#    of each flipped map.
 # 3. A cluster's FWER-corrected p is the share of flips whose largest cluster is at least as
 #    big.
 #
 # **TFCE** (threshold-free cluster enhancement) avoids choosing the cluster-forming
-# threshold: each voxel's score sums the cluster extents over all thresholds below its t.
-# Its max over the brain gets the same permutation treatment.
+# threshold: each voxel's score integrates extent^E x height^H over the heights h from 0
+# up to its |t|, where extent is the size of the cluster holding the voxel at height h
+# (here E = 0.5, H = 2, in 100 steps, as nilearn). Its max over the brain gets the same
+# permutation treatment.
 #
 # This notebook uses the package directly (no panel), as you would in your own analysis.
 
@@ -95,7 +98,8 @@ static_glass_brain(masked.to_img(signed_neg_log10(maxt.corrected_p(), maxt.t)),
                    threshold=1.3, vmax=3, title="max-t (voxel), FWER 5%");
 
 # %% [markdown]
-# Cluster inference finds more: it pools weak evidence over a blob. The price is
+# Compare the counts above: cluster inference usually finds more voxels, because it pools
+# weak evidence over a blob. The price is
 # **spatial specificity**: a significant cluster says "somewhere in this blob there is
 # signal", not "every voxel of it is active". A large cluster can reach from the motor
 # cortex into regions that are not active at all.

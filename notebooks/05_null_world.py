@@ -34,7 +34,7 @@ from glmteach.widgets.labs import NullWorldPanel, SignFlipExplainer
 
 state = LessonState(source="auto", n_subjects=16)
 state.start("fetch", background=False)
-print(state.masked.summary())
+print(state.summary())
 
 # %% [markdown]
 # ## The null world
@@ -47,11 +47,12 @@ print(state.masked.summary())
 # Then play:
 #
 # - **alpha**: the stored studies are re-scored at once, nothing is simulated again.
-# - **FWHM**: smoother noise means fewer independent tests. Bonferroni's threshold stays
-#   put while the permutation threshold comes down, so Bonferroni grows conservative.
-#   Random field theory, very conservative with 16 subjects and little smoothness, comes
-#   closer as smoothness grows. Permutation stays at alpha. Compare the typical |t|
-#   thresholds in the table at 4, 12 and 24 mm.
+# - **FWHM**: smoother noise makes neighbouring voxels more dependent, so the maximum
+#   |t| of a null map tends to be lower. Bonferroni's threshold stays put (it counts
+#   voxels) while the permutation threshold comes down: compare the typical |t| thresholds
+#   in the table at 4, 12 and 24 mm, and whether each method's FWER interval lies below,
+#   around or above alpha. With a few dozen studies the intervals are wide: a point below
+#   the dashed line is only evidence of conservativeness when its whole interval is.
 # - **studies**: more studies, narrower intervals (and a longer wait: 200 studies with
 #   1,000 flips each take about half a minute).
 
@@ -96,12 +97,15 @@ explainer.flip(10)
 explainer.flip_all()
 explainer.wait()
 ex = explainer.explainer
-print(f"{ex.n_done:,} flips: uncorrected p = {ex.voxel_p():.4f}, FWER p = {ex.fwer_p():.4f}")
+print(f"{ex.n_done:,} flips: uncorrected p = {ex.voxel_p():.4f}, FWER p = {ex.fwer_p():.4f}; "
+      f"{round(ex.fwer_p() * ex.n_done):,} of them (the observed one included) reach the "
+      f"peak's |t| anywhere in the brain")
 
 # %% [markdown]
-# The peak is far beyond every flip. Now a voxel with |t| about 4.5: "significant" at
-# p < 0.001 uncorrected, but is it after family-wise correction? Flip and watch the two
-# p-values part ways.
+# The line above counts the flips whose brain-wide maximum reaches the peak's |t|: the
+# observed labelling always does, so the FWER p is at least 1 / number of flips. Now a
+# voxel with |t| about 4.5: "significant" at p < 0.001 uncorrected, but is it after
+# family-wise correction? Flip and watch the two p-values part ways.
 
 # %%
 explainer.set_voxel(ex.closest_to_t(4.5))
@@ -116,7 +120,8 @@ print(f"|t| = {ex.observed:.2f}: uncorrected p = {ex.voxel_p():.4f}, FWER p = {e
 #
 # - Why is the max null (right) so much further to the right than the voxel's null
 #   (middle)? What does that cost a voxel that wants to be declared active?
-# - In the null world, Bonferroni's FWER is far *below* alpha with smooth data. Is that
-#   good news or bad news for finding real effects?
+# - With smooth data Bonferroni's threshold is above the permutation one, so in the null
+#   world its FWER should come out below alpha (run more studies to see it beyond the
+#   Monte-Carlo interval). Is that good news or bad news for finding real effects?
 # - The observed labelling counts as one of the flips. Why can the smallest permutation p
 #   never be 0?

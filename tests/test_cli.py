@@ -5,6 +5,7 @@ import io
 import os
 from pathlib import Path
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -176,6 +177,8 @@ def test_prepare_out_dir_rules(tmp_path):
     (["demo", "--alpha", "1"], "alpha"),
     (["demo", "--alpha", "nan"], "alpha"),
     (["demo", "--smoothing-fwhm", "-1"], "smoothing-fwhm"),
+    (["demo", "--smoothing-fwhm", "1e6"], "smoothing-fwhm must be in [0, 50]"),
+    (["demo", "--smoothing-fwhm", "1e300"], "smoothing-fwhm must be in [0, 50]"),
     (["demo", "--source", "osf"], "invalid choice"),
     (["demo", "--bogus"], "unrecognized"),
     (["fetch", "--n-subjects", "95"], "n-subjects"),
@@ -339,3 +342,56 @@ def test_help_in_a_subprocess_explains_the_commands():
     assert result.returncode == 0, result.stderr
     for words in ("glmteach demo", "glmteach fetch", "glmteach lab", "button"):
         assert words in result.stdout
+
+
+def _folder_bytes(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_interrupted_rerun_keeps_the_old_complete_report(embedded_demo, monkeypatch, tmp_path):
+    out_dir, code, _, _ = embedded_demo
+    assert code == 0
+    out = tmp_path / "report"
+    shutil.copytree(out_dir, out)
+    (out / "my_notes.txt").write_text("kept")  # a file of the user's in the folder
+    before = _folder_bytes(out)
+    from glmteach import report
+
+    real_figure = report.glass_brain_figure
+    calls = []
+
+    def interrupt_after_one(*args, **kwargs):  # Ctrl-C in the middle of the figures
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real_figure(*args, **kwargs)
+
+    monkeypatch.setattr(report, "glass_brain_figure", interrupt_after_one)
+    code, _, stderr = run_main(demo_argv(out, n_perm=100))
+    assert code == 130 and "interrupted" in stderr
+    assert _folder_bytes(out) == before  # the old complete report, nothing of the new
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # no partial left
+    check_report(out)
+    monkeypatch.setattr(report, "glass_brain_figure", real_figure)
+    code, _, stderr = run_main(demo_argv(out, n_perm=100))  # the rerun completes
+    assert code == 0, stderr
+    html = check_report(out)
+    assert "<code>100</code>" in html  # the new settings
+    assert (out / "my_notes.txt").read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+def test_unwritable_out_fails_before_the_analysis(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    code, _, stderr = run_main(demo_argv(blocker / "report"))
+    assert code == 1 and stderr.count("\n") == 1 and "cannot write the report" in stderr
+    assert "Permutations" not in stderr and blocker.read_text() == "x"
+
+
+def test_demo_prints_generated_comparison_and_spm_row(embedded_demo):
+    _, code, stdout, _ = embedded_demo
+    assert code == 0
+    assert "SPM (min of RFT, Bonferroni)" in stdout
+    assert "has the lowest |t| threshold" in stdout and "SPM" in stdout
+    assert "can use a lower threshold" not in stdout

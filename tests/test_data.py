@@ -202,12 +202,11 @@ def test_truncated_user_file(map_files):
     assert "truncated or corrupt" in _one_line(err) and map_files[1] in str(err.value)
 
 
-def test_4d_image(map_files, tmp_path):
+def test_4d_image_with_3d_maps(map_files, tmp_path):
     four_d = tmp_path / "all_subjects.nii.gz"
-    nib.concat_images([nib.load(p) for p in map_files]).to_filename(four_d)
-    with pytest.raises(ValueError) as err:
-        gt.load_maps([str(four_d), map_files[0]])
-    assert "4D" in _one_line(err) and "index_img" in str(err.value)
+    nib.concat_images([nib.load(p) for p in map_files[:3]]).to_filename(four_d)
+    maps = gt.load_maps([str(four_d), map_files[3]])  # volumes count as maps, as nilearn
+    assert maps.n_subjects == 4 and maps.subjects[-1] == "sub-04_con"
 
 
 def test_different_grids_error_then_resample(map_files, tmp_path):
@@ -233,3 +232,101 @@ def test_gzip_header_but_garbage(tmp_path, map_files):
     with pytest.raises(ValueError) as err:
         gt.load_maps(map_files + [str(bad)])
     assert str(bad) in _one_line(err)
+
+
+# ----------------------------------------------------------------------------- broken caches
+
+def _break_index(root):
+    (root / "download").write_text("{not json at all")
+
+
+def _break_participants(root):
+    (root / "brainomics_data" / "participants.tsv").write_bytes(b"\x00\xff\x13garbage\n\t\t\x00")
+
+
+def _truncate_map(root):
+    path = root / f"brainomics_data/S02/cmaps_{_CONTRAST_FILE}.nii.gz"
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def _wrong_shape_map(root):
+    path = root / f"brainomics_data/S03/cmaps_{_CONTRAST_FILE}.nii.gz"
+    nib.Nifti1Image(np.ones((5, 6, 7), np.float32), np.eye(4)).to_filename(path)
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("breaker", [_break_index, _break_participants, _truncate_map,
+                                     _wrong_shape_map])
+def test_auto_with_broken_cache_falls_back_every_time(localizer_cache, offline, capsys,
+                                                      breaker):
+    root = localizer_cache / "brainomics_localizer"
+    breaker(root)
+    before = _snapshot(root)
+    notices = []
+    for _ in range(2):  # the first run and every later one
+        maps = gt.load_localizer(n_subjects=4, source="auto", data_dir=localizer_cache)
+        assert maps.source == "embedded" and maps.is_simulated
+        out = capsys.readouterr().out.strip().splitlines()
+        assert len(out) == 1 and "SIMULATED" in out[0] and "glmteach fetch" in out[0]
+        notices.append(out[0])
+    assert notices[0] == notices[1] and "cannot be read" in notices[0]
+    after = _snapshot(root)
+    # nothing of the user's cache is deleted (or changed)
+    assert all(after.get(name) == content for name, content in before.items())
+
+
+def test_network_probe_deadline_covers_name_resolution(monkeypatch):
+    import socket
+    import threading
+
+    from glmteach.data import _network_reason
+
+    monkeypatch.delenv("GLMTEACH_OFFLINE", raising=False)
+    release = threading.Event()
+
+    def dead_resolver(*args, **kwargs):  # a resolver that never answers
+        release.wait(30)
+        raise socket.gaierror("no answer")
+
+    monkeypatch.setattr(socket, "getaddrinfo", dead_resolver)
+    try:
+        reason = _network_reason(timeout=0.2)
+    finally:
+        release.set()
+    assert "did not answer within 0.2 s" in reason
+
+
+def test_fetch_into_unwritable_folder_says_so(tmp_path, offline):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(DataUnavailableError) as err:
+        gt.data.download_localizer(n_subjects=2, data_dir=blocker / "data")
+    message = str(err.value)
+    assert "\n" not in message and "cannot create the data folder" in message
+    assert str(blocker) in message and "--data-dir" in message
+    assert "source" not in message and "but: ;" not in message
+
+
+def test_load_maps_on_a_folder_names_the_glob(map_files, tmp_path):
+    with pytest.raises(ValueError) as err:
+        gt.load_maps(str(tmp_path))
+    assert "is a folder" in _one_line(err) and "*.nii.gz" in str(err.value)
+    assert "6 NIfTI" in str(err.value)
+
+
+def test_one_4d_image_is_one_map_per_volume(map_files, tmp_path):
+    four_d = tmp_path / "all_subjects.nii.gz"
+    nib.concat_images([nib.load(p) for p in map_files]).to_filename(four_d)
+    maps = gt.load_maps(str(four_d))
+    assert maps.n_subjects == 6 and maps.subjects[0] == "all_subjects[0]"
+    for img, path in zip(maps.imgs, map_files):
+        np.testing.assert_array_equal(np.asarray(img.dataobj), nib.load(path).get_fdata())
+
+
+def test_single_3d_map_names_the_fix(map_files):
+    with pytest.raises(ValueError) as err:
+        gt.load_maps(map_files[0])
+    assert "at least 2" in _one_line(err) and "glob" in str(err.value)

@@ -84,10 +84,29 @@ def test_blank_maps_give_empty_mask_error():
         gt.mask_maps(gt.GroupMaps(blank, list("abc"), "user", "blank"))
 
 
-@pytest.mark.parametrize("bad", [-1.0, float("nan")])
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), 50.5, 1e6, 1e300, "x"])
 def test_bad_smoothing(map_files, bad):
-    with pytest.raises(ValueError, match="smoothing_fwhm"):
+    with pytest.raises(ValueError, match="smoothing_fwhm must be between 0 and 50 mm"):
         gt.mask_maps(gt.load_maps(map_files), smoothing_fwhm=bad)
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_inf_voxels_are_treated_like_nan(value):
+    imgs = small_maps(5, seed=4)
+    data = np.asarray(imgs[2].dataobj).copy()
+    data[5:7, 6:8, 4:6] = value  # 8 voxels inside the brain, in one subject only
+    imgs[2] = nib.Nifti1Image(data, imgs[2].affine)
+    maps = gt.GroupMaps(imgs, list("abcde"), "user", "test")
+    masked = gt.mask_maps(maps, smoothing_fwhm=4.0)
+    assert masked.n_nan_voxels == 8 and not masked.mask[5:7, 6:8, 4:6].any()
+    assert np.isfinite(masked.Y).all() and "NaN or infinite" in masked.summary()
+    # the same mask and values as with NaN there (reference: the NaN path)
+    data[5:7, 6:8, 4:6] = np.nan
+    imgs[2] = nib.Nifti1Image(data, imgs[2].affine)
+    reference = gt.mask_maps(gt.GroupMaps(imgs, list("abcde"), "user", "test"),
+                             smoothing_fwhm=4.0)
+    np.testing.assert_array_equal(masked.mask, reference.mask)
+    np.testing.assert_allclose(masked.Y, reference.Y)
 
 
 def test_wrong_input_type():

@@ -100,3 +100,40 @@ def test_notebook_runs_offline_without_errors(path, offline_kernel_env):
             assert output.output_type != "error", cell.source
             assert not (output.output_type == "stream" and output.name == "stderr"), (
                 f"stderr in cell {cell.source[:60]!r}: {output.text[:500]}")
+
+
+BROKEN_CACHE_NOTEBOOKS = ["01_fetch_and_mask", "04_clusters_and_tfce", "app"]
+
+
+@pytest.fixture
+def broken_cache_kernel_env(offline_kernel_env):
+    """A nilearn cache of 16 subjects whose index file is corrupt (and no network)."""
+    from conftest import write_localizer_cache
+
+    root = write_localizer_cache(offline_kernel_env / "nilearn_data", n_subjects=16)
+    (root / "download").write_text("{corrupt")
+    return offline_kernel_env
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(NOTEBOOK_TIMEOUT)
+@pytest.mark.parametrize("name", BROKEN_CACHE_NOTEBOOKS)
+def test_notebook_with_a_broken_cache_falls_back_without_errors(name, broken_cache_kernel_env):
+    """Loading is the same code in every notebook: these cover the panel, the API and the
+    app; the notice says why the SIMULATED cohort is used."""
+    path = NOTEBOOKS_DIR / f"{name}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        CHECK_CELL + '\nprint("NOTICE:", _data.notice)'))
+    client = nbclient.NotebookClient(
+        notebook, timeout=NOTEBOOK_TIMEOUT, kernel_name="python3",
+        resources={"metadata": {"path": str(broken_cache_kernel_env)}})
+    client.execute()
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", cell.source
+            assert not (output.output_type == "stream" and output.name == "stderr"), (
+                f"stderr in cell {cell.source[:60]!r}: {output.text[:500]}")
+            texts.append(output.get("text", ""))
+    assert any("NOTICE:" in t and "cannot be read" in t for t in texts)

@@ -193,7 +193,7 @@ def test_lesson_steps_and_self_check(state):
     lesson = Lesson(state, background=False)
     assert lesson.back.disabled and lesson.body.children[0] is lesson.panels[0].widget
     lesson.choice.value = "none"
-    assert not lesson.answer() and "5%" in lesson.feedback.value
+    assert not lesson.answer() and "4.6%" in lesson.feedback.value
     assert lesson.answer(1)
     lesson.next.click()
     assert lesson.index == 1
@@ -246,3 +246,62 @@ def test_cluster_and_tfce_columns_match_api(state, reference):
         panel.clusters_box.value = False
         state.cluster_cdt_p = 0.001
     assert state.methods == ["bonferroni", "rft", "permutation"]
+
+
+def test_app_lesson_hides_load_my_maps_notebook_panel_shows_it(state):
+    lesson = Lesson(state, background=False)
+    fetch = lesson.panels[0]
+    assert not fetch.allow_user_paths and fetch.load_button.disabled
+    assert all(fetch.paths not in getattr(box, "children", ()) for box in fetch.widget.children)
+    panel = FetchPanel(state, background=False)
+    assert panel.allow_user_paths and any(panel.paths in getattr(box, "children", ())
+                                          for box in panel.widget.children)
+
+
+def test_refused_smoothing_snaps_back_and_warning_clears(state):
+    panel = MaskPanel(state, background=False)
+    shown = state.masked.smoothing_fwhm or 0.0
+    state.busy = "permute"  # a long task is running
+    try:
+        panel.smoothing_slider.value = shown + 3.0
+        assert "still running" in panel.message.value
+        assert panel.smoothing_slider.value == shown == state.smoothing_fwhm  # snapped back
+        assert (state.masked.smoothing_fwhm or 0.0) == shown
+    finally:
+        state.busy = ""  # the run ends
+    assert panel.message.value == ""  # the stale warning is gone
+
+
+def test_stop_is_disabled_for_fetch_and_masking(state):
+    fetch, mask = FetchPanel(state, background=False), MaskPanel(state, background=False)
+    state.busy = "fetch"
+    try:
+        assert fetch.progress.stop_button.disabled
+    finally:
+        state.busy = ""
+    state.busy = "remask"
+    try:
+        assert mask.progress.stop_button.disabled
+    finally:
+        state.busy = ""
+    comparison = ComparisonPanel(state, background=False)
+    state.busy = "permute"
+    try:
+        assert not comparison.progress.stop_button.disabled  # permutations can stop
+    finally:
+        state.busy = ""
+
+
+def test_failed_fetch_shows_one_line_in_a_notebook(tmp_path, monkeypatch, offline):
+    monkeypatch.setenv("NILEARN_DATA", str(tmp_path))
+    s = LessonState(source="nilearn", n_subjects=3)
+    s.start("fetch", background=False)
+    text = s.summary()  # what the notebooks print after fetching
+    assert text.startswith("Failed: ") and "\n" not in text and "embedded" in text
+    assert s.maps is None
+
+
+def test_settings_text_labels_the_numbers(state):
+    text = state.settings_text(alpha=0.05)
+    assert "alpha = 0.05" in text and f"{state.n_distinct:,} distinct flips" in text
+    assert f"{state.masked.n_subjects} subjects" in text and "SIMULATED" in text

@@ -55,7 +55,9 @@ class Panel:
         self._draw_lock = threading.RLock()
         self.message = widgets.HTML()
         self.widget = widgets.VBox(layout=widgets.Layout(width="100%"))
+        self._refused = False  # a "still running" warning is shown
         self.state.observe(self._on_error, names="error")
+        self.state.observe(self._on_idle, names="busy")
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -67,27 +69,42 @@ class Panel:
         if change["new"] and self.state.busy in self.tasks:  # errors of this panel's tasks
             self.show(change["new"], "error")
 
+    def _on_idle(self, change):
+        if not change["new"] and self._refused:  # the run ended: the warning is stale
+            self._refused = False
+            self.show("")
+
     def start(self, task, *args):
-        """Run a state task (in a thread when ``background``); say so if refused."""
+        """Run a state task (in a thread when ``background``); say so if refused.
+
+        The "still running" warning goes away by itself when the running task ends.
+        """
         self.show("")
         busy = self.state.busy
         if not self.state.start(task, *args, background=self.background):
-            self.show(f"'{busy or task}' is still running: wait for it to finish or press "
-                      "Stop.", "warning")
+            self._refused = True
+            self.show(f"'{busy or task}' is still running: wait for it to finish"
+                      + (" or press Stop." if busy == "permute" else "."), "warning")
+            if not self.state.busy:  # it ended meanwhile
+                self._on_idle({"new": ""})
             return False
+        self._refused = False
         return True
 
 
 class ProgressRow:
     """Progress bar + Stop button that follow the state's running task ``tasks``."""
 
-    def __init__(self, state, tasks, label):
+    def __init__(self, state, tasks, label, stoppable=True):
         self.state, self.tasks = state, tuple(tasks)
+        self.stoppable = stoppable  # loading and masking have no stop point: no Stop
         self.bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description=label,
                                          layout=widgets.Layout(width="320px"))
         self.stop_button = widgets.Button(description="Stop", icon="stop",
                                           layout=widgets.Layout(width="80px"))
         self.stop_button.on_click(lambda _: state.stop())
+        if not stoppable:
+            self.stop_button.tooltip = "loading and masking cannot be interrupted"
         self.widget = widgets.HBox([self.bar, self.stop_button])
         state.observe(self._update, names=["busy", "progress"])
         self._update()
@@ -97,7 +114,7 @@ class ProgressRow:
         return self.state.busy in self.tasks
 
     def _update(self, change=None):
-        self.stop_button.disabled = not self.running
+        self.stop_button.disabled = not (self.running and self.stoppable)
         self.bar.bar_style = "info" if self.running else ""
         if self.running:
             self.bar.value = max(self.state.progress, 0.02)

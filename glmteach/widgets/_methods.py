@@ -131,7 +131,10 @@ def _cluster(kind):
         clusters = state.clusters
         n_perm = min(n_perm, clusters.n_flips)  # cluster nulls are shorter (slow to compute)
         p = clusters.tfce_p(n_perm) if kind == "tfce" else clusters.cluster_p(kind, n_perm)
-        error = float(np.sqrt(p.min() * (1 - p.min()) / n_perm))
+        from .._nulls import finite_population_factor
+
+        error = float(np.sqrt(p.min() * (1 - p.min()) / n_perm)
+                      * finite_population_factor(n_perm, state.n_distinct))
         note = (f"clusters at |t| > {clusters.t_threshold:.2f}" if kind != "tfce"
                 else "E = 0.5, H = 2") + f", {n_perm:,} flips"
         return MethodResult(kind, METHODS[kind].label, neg_log10(p), float("nan"),

@@ -292,16 +292,21 @@ def _lesson_html(result, alpha):
     if "uncorrected" in fwer:
         lines.append(f"Uncorrected p &lt; {alpha:g} at {result.n_voxels:,} voxels finds "
                      f"something in {fwer['uncorrected'].rate:.0%} of studies of pure noise.")
+    from .. import narrative  # data claims are generated from the studies run
+
     if "bonferroni" in fwer:
-        lines.append("Bonferroni counts every voxel as an independent test: with smooth "
-                     "data it is conservative (below alpha), more so as smoothing grows.")
+        lines.append("Bonferroni needs no assumption (alpha / number of voxels bounds the "
+                     "FWER); on smooth data it is conservative. "
+                     + narrative.fwer_verdict("Bonferroni", fwer["bonferroni"], alpha))
     if "rft" in fwer:
-        lines.append("Random field theory counts resels instead. With few subjects and "
-                     "little smoothness its threshold is even higher than Bonferroni's; "
-                     "it comes down towards the permutation threshold as smoothness grows "
-                     "(compare the thresholds at 4, 12 and 24 mm).")
+        lines.append("Random field theory uses the smoothness (resels) and df; with few "
+                     "subjects its threshold can be above Bonferroni's (compare the "
+                     "thresholds at 4, 12 and 24 mm). "
+                     + narrative.fwer_verdict("random field theory", fwer["rft"], alpha))
     if "permutation" in fwer:
-        lines.append("Permutation max-t makes no smoothness assumption and stays at alpha.")
+        lines.append("Permutation max-t makes no smoothness assumption. "
+                     + narrative.fwer_verdict("permutation max-t", fwer["permutation"],
+                                              alpha))
     sentence = nullworld.cluster_failure_sentence(result, alpha)
     if sentence:
         lines.append(html.escape(sentence))

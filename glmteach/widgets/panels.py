@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import numpy as np
 from traitlets import link
 
-from .. import palette, render
+from .. import narrative, palette, render
 from ._helpers import Panel, ProgressRow, drawing, message_html, png_image
 from .cursor import abs_t_volume, clickable_projection
 from .readout import cursor_views
@@ -23,13 +23,18 @@ def _grid_of(masked):
 
 
 class FetchPanel(Panel):
-    """Step 1: fetch the subjects' maps and look at each one thresholded at t = 2."""
+    """Step 1: fetch the subjects' maps and look at each one thresholded at t = 2.
+
+    ``allow_user_paths=False`` hides "Load my maps" (the Voila app: learners must not type
+    paths of the server's files); notebooks keep it.
+    """
 
     title = "1. Fetch the subjects' maps"
     tasks = ("fetch", "fetch_maps")
 
-    def __init__(self, state=None, background=True):
+    def __init__(self, state=None, background=True, allow_user_paths=True):
         super().__init__(state, background)
+        self.allow_user_paths = bool(allow_user_paths)
         s = self.state
         self.source = widgets.Dropdown(options=["auto", "nilearn", "embedded"],
                                        description="source")
@@ -39,8 +44,8 @@ class FetchPanel(Panel):
         self.paths = widgets.Text(placeholder="or your own maps: /data/sub-*_con.nii.gz",
                                   layout=widgets.Layout(width="420px"))
         self.load_button = widgets.Button(description="Load my maps", icon="folder-open")
-        self.load_button.on_click(lambda _: self.start("fetch_maps", self.paths.value))
-        self.progress = ProgressRow(s, ["fetch", "fetch_maps"], "loading")
+        self.load_button.on_click(self._on_load)
+        self.progress = ProgressRow(s, ["fetch", "fetch_maps"], "loading", stoppable=False)
         self.threshold_slider = widgets.FloatSlider(min=0.0, max=6.0, step=0.1,
                                                     description="show |t| >",
                                                     readout_format=".1f")
@@ -53,15 +58,21 @@ class FetchPanel(Panel):
         s.observe(self._on_busy, names="busy")
         s.observe(self._on_maps, names="maps")
         s.observe(self._on_threshold, names="display_threshold")
+        self.load_button.disabled = not self.allow_user_paths
         self.widget.children = [
             widgets.HBox([self.source, self.n_subjects, self.fetch_button]),
-            widgets.HBox([self.paths, self.load_button]),
+            *([widgets.HBox([self.paths, self.load_button])] if self.allow_user_paths else []),
             self.progress.widget, self.message, self.origin, self.threshold_slider, self.image]
         self.figure = None
         self._on_maps()
 
+    def _on_load(self, _):
+        if self.allow_user_paths:  # (the button is not shown otherwise)
+            self.start("fetch_maps", self.paths.value)
+
     def _on_busy(self, change):
-        self.fetch_button.disabled = self.load_button.disabled = bool(change["new"])
+        self.fetch_button.disabled = bool(change["new"])
+        self.load_button.disabled = bool(change["new"]) or not self.allow_user_paths
 
     @drawing
     def _on_maps(self, change=None):
@@ -127,7 +138,7 @@ class MaskPanel(Panel):
         self.smoothing_slider = widgets.FloatSlider(min=0.0, max=16.0, step=1.0,
                                                     description="FWHM (mm)",
                                                     continuous_update=False)
-        self.progress = ProgressRow(s, ["remask"], "masking")
+        self.progress = ProgressRow(s, ["remask"], "masking", stoppable=False)
         self.count = widgets.HTML()
         self.mask_image, self.subject_image = png_image(), png_image()
         link((s, "smoothing_fwhm"), (self.smoothing_slider, "value"))
@@ -136,11 +147,20 @@ class MaskPanel(Panel):
         self.widget.children = [self.smoothing_slider, self.progress.widget, self.message,
                                 self.count, self.mask_image, self.subject_image]
         self._mask_figure = self._subject_figure = None
+        self._snapping = False
         self._on_masked()
 
     def _on_smoothing(self, change):
-        if self.state.maps is not None:
-            self.start("remask")
+        s = self.state
+        if s.maps is None or self._snapping:
+            return
+        if not self.start("remask") and s.masked is not None:
+            # refused (a task runs): the slider shows the smoothing of the results on screen
+            self._snapping = True
+            try:
+                s.smoothing_fwhm = float(s.masked.smoothing_fwhm or 0.0)
+            finally:
+                self._snapping = False
 
     @drawing
     def _on_masked(self, change=None):
@@ -466,7 +486,7 @@ def comparison_table(state, results, alpha, n_perm):
             rows.append(f"<tr><td>{METHODS[name].label}</td><td colspan=4>"
                         "<i>press Run permutations</i></td></tr>")
             continue
-        threshold = f"{result.threshold:.2f}" if np.isfinite(result.threshold) else "-"
+        threshold = narrative.threshold_text(result.threshold)
         if result.interval is not None:
             threshold += f" [{result.interval[0]:.2f}, {result.interval[1]:.2f}]"
         p = f"{result.min_p:.2g}"
@@ -475,6 +495,9 @@ def comparison_table(state, results, alpha, n_perm):
         rows.append(f"<tr><td>{result.label}</td><td>{threshold}</td>"
                     f"<td><b>{result.n_survivors:,}</b></td><td>{p}</td>"
                     f"<td>{html.escape(result.note)}</td></tr>")
+    if "rft" in state.methods:  # SPM's row right after random field theory's
+        at = state.methods.index("rft") + 1
+        rows[at:at] = _spm_row(results)
     head = ("<tr><th>method</th><th>|t| threshold</th><th>voxels surviving</th>"
             "<th>smallest corrected p</th><th>notes</th></tr>")
     style = ("<style>.gt-table td,.gt-table th{padding:2px 10px;text-align:left}"
@@ -483,25 +506,38 @@ def comparison_table(state, results, alpha, n_perm):
             f"<div style='font-size:12px'>{_why_they_differ(state, results, alpha)}</div>")
 
 
+def _spm_row(results):
+    """SPM's ``spm_uc``: the lower of the RFT and Bonferroni thresholds (a table row)."""
+    from .. import narrative
+
+    rft, bonferroni = results.get("rft"), results.get("bonferroni")
+    if rft is None or bonferroni is None:
+        return []
+    spm = narrative.spm_outcome(rft, bonferroni)
+    which = "Bonferroni" if bonferroni.threshold <= rft.threshold else "random field theory"
+    return [f"<tr><td>{html.escape(palette.label('spm'))}</td>"
+            f"<td>{narrative.threshold_text(spm.threshold)}</td>"
+            f"<td>{spm.n_survivors:,}</td><td>-</td>"
+            f"<td>uses {which}'s threshold here</td></tr>"]
+
+
 def _why_they_differ(state, results, alpha):
-    n_voxels = state.ttest.t.size
-    text = (f"FWER &lt; {alpha:.0%}. Bonferroni treats the {n_voxels:,} voxels as "
-            "independent tests.")
-    field = state.field
-    if field is not None:
-        text += (f" Smooth data are not independent: random field theory estimates a "
-                 f"smoothness of {_fwhm_text(field.fwhm_mm)} mm, i.e. about "
-                 f"{field.n_resels:,.0f} resels (resolution elements), so it can use a "
-                 "lower threshold.")
-        rft, bonferroni = results.get("rft"), results.get("bonferroni")
-        if rft is not None and bonferroni is not None and \
-                rft.threshold > 0.95 * bonferroni.threshold:
-            text += (f" Here the two are close: with few degrees of freedom (df = "
-                     f"{state.ttest.df:g}) random field theory is known to be conservative.")
+    """The comparison sentences (generated from ``results``) and what each method assumes."""
+    from .. import narrative
+
+    tt = state.ttest
+    text = html.escape(narrative.comparison_paragraph(
+        results, alpha, df=tt.df, field=state.field, two_sided=tt.two_sided,
+        n_perm=state.effective_n_perm()))
+    text += (f" All three control the family-wise error rate (FWER) at {alpha:g}: "
+             "Bonferroni needs no assumption (it is a bound, conservative when voxels "
+             "are dependent); random field theory assumes a smooth Gaussian-like field; "
+             "permutation max-t assumes only that, under the null, each subject's whole "
+             "map is as likely as its negative (symmetric jointly over voxels) and "
+             "subjects are independent.")
     if "permutation" in results:
-        text += (" Permutation max-t makes no assumption on smoothness: its threshold is "
-                 "the (1 - alpha) quantile of the max-|t| null; &plusmn; is the Monte-Carlo "
-                 "error sqrt(p(1-p)/n_perm).")
+        n_perm = state.effective_n_perm()
+        text += " " + narrative.mc_error_note(n_perm, state.n_distinct)
     return text
 
 

@@ -358,6 +358,52 @@ class LessonState(HasTraits):
         elif change["name"] == "masked" and self.cursor is not None:
             self.point_at(self.cursor.xyz, self.cursor.source)
 
+    # ------------------------------------------------------------------ text
+    def summary(self):
+        """One line for a notebook: the last error if a task failed, else what is loaded.
+
+        ``state.start("fetch", background=False); print(state.summary())`` shows the
+        one-line reason of a failed fetch instead of failing on a missing result.
+        """
+        if self.error:
+            return f"Failed: {self.error}"
+        if self.maps is None:
+            return "Nothing loaded yet: run state.start('fetch', background=False)."
+        line = self.maps.description
+        if getattr(self.maps, "notice", ""):
+            line += f"\n{self.maps.notice}"
+        if self.masked is not None:
+            line += f"\n{self.masked.summary()}"
+        return line
+
+    def settings_text(self, alpha=None, n_perm=None):
+        """The settings behind the numbers shown: alpha, flips used, smoothing, subjects."""
+        alpha = self.alpha if alpha is None else float(alpha)
+        parts = [f"alpha = {alpha:g}"]
+        if self.permutation is not None:
+            n = self.effective_n_perm(n_perm)
+            kind = ("all distinct flips: exact" if self.permutation.exact
+                    and n >= self.permutation.n_flips else "random flips")
+            parts.append(f"n_perm = {n:,} of {self.n_distinct:,} distinct flips ({kind})")
+        if self.masked is not None:
+            parts.append(f"smoothing FWHM {self.masked.smoothing_fwhm or 0:g} mm")
+            parts.append(f"{self.masked.n_subjects} subjects")
+        if self.maps is not None and self.maps.is_simulated:
+            parts.append("SIMULATED data")
+        return ", ".join(parts)
+
+    def comparison_text(self, alpha=None, n_perm=None):
+        """The generated sentences comparing the methods at these settings (narrative)."""
+        from .. import narrative
+
+        if self.ttest is None:
+            return self.summary()
+        alpha = self.alpha if alpha is None else float(alpha)
+        results = self.comparison(alpha=alpha, n_perm=n_perm)
+        return narrative.comparison_paragraph(
+            results, alpha, df=self.ttest.df, field=self.field,
+            two_sided=self.ttest.two_sided, n_perm=self.effective_n_perm(n_perm))
+
     # ------------------------------------------------------------------ invalidation
     _CHAIN = ("maps", "masked", "ttest", "permutation")
 
