@@ -161,12 +161,14 @@ def rft_vs_bonferroni(rft_threshold, bonferroni_threshold, df, field=None, alpha
         p_at_b = float(field.corrected_p(b, df, two_sided))
         text += (f": with df = {df:g} and a smoothness of about "
                  f"{_mean_fwhm_vox(field):.1f} voxels FWHM, the Euler-characteristic density of a t field "
-                 f"with few degrees of freedom falls slowly at high t, so at Bonferroni's "
+                 f"with few degrees of freedom falls more slowly at high t than one "
+                 f"voxel's tail probability, so at Bonferroni's "
                  f"threshold the random-field formula still gives a family-wise error of "
                  f"{p_at_b:.3f}, above alpha = {alpha:g}.")
     else:
         text += (f": with df = {df:g} and little smoothness, the Euler-characteristic "
-                 "density of a t field falls slowly at high t, so the random-field formula "
+                 "density of a t field falls more slowly at high t than one voxel's tail "
+                 "probability, so the random-field formula "
                  "is more conservative than Bonferroni's bound.")
     return text
 

@@ -218,6 +218,17 @@ def test_fetch_offline_fails_with_one_line(tmp_path, monkeypatch, offline):
     code, _, stderr = run_main(["fetch", "--n-subjects", "2"])
     assert code == 1
     assert stderr.count("\n") == 1 and stderr.startswith("glmteach: error: ")
+    assert "--source" not in stderr and "source=" not in stderr  # fetch takes no source
+
+
+def test_fetch_into_a_folder_it_cannot_create(tmp_path, offline):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    code, _, stderr = run_main(["fetch", "--n-subjects", "2",
+                                "--data-dir", str(blocker / "data")])
+    assert code == 1 and stderr.count("\n") == 1
+    assert "cannot create the data folder" in stderr and str(blocker) in stderr
+    assert "--data-dir" in stderr and "--source" not in stderr and "but: ;" not in stderr
 
 
 def test_fetch_finds_and_verifies_cached_maps(localizer_cache, offline):

@@ -141,7 +141,9 @@ class MaskPanel(Panel):
         self.progress = ProgressRow(s, ["remask"], "masking", stoppable=False)
         self.count = widgets.HTML()
         self.mask_image, self.subject_image = png_image(), png_image()
-        link((s, "smoothing_fwhm"), (self.smoothing_slider, "value"))
+        # not a traitlets link: a refused change must be able to snap both back
+        self.smoothing_slider.value = s.smoothing_fwhm
+        self.smoothing_slider.observe(self._on_slider, names="value")
         s.observe(self._on_smoothing, names="smoothing_fwhm")
         s.observe(self._on_masked, names="masked")
         self.widget.children = [self.smoothing_slider, self.progress.widget, self.message,
@@ -150,10 +152,29 @@ class MaskPanel(Panel):
         self._snapping = False
         self._on_masked()
 
+    def _on_slider(self, change):
+        s = self.state
+        if s.smoothing_fwhm == change["new"]:
+            return
+        if s.busy and s.maps is not None:  # refused here: the slider snaps back at once
+            self._refused = True
+            self.show(f"'{s.busy}' is still running: wait for it to finish, then move the "
+                      "smoothing again.", "warning")
+            self.smoothing_slider.value = s.smoothing_fwhm
+            return
+        s.smoothing_fwhm = change["new"]
+
     def _on_smoothing(self, change):
         s = self.state
+        if change["new"] != s.smoothing_fwhm:
+            return  # a stale notice: a later change was handled already
+        if self.smoothing_slider.value != s.smoothing_fwhm:
+            self.smoothing_slider.value = s.smoothing_fwhm
         if s.maps is None or self._snapping:
             return
+        if s.masked is not None and (s.masked.smoothing_fwhm or 0.0) == s.smoothing_fwhm \
+                and s.busy != "fetch":
+            return  # the results on screen already have this smoothing
         if not self.start("remask") and s.masked is not None:
             # refused (a task runs): the slider shows the smoothing of the results on screen
             self._snapping = True
