@@ -496,9 +496,19 @@ def load_checkerboards(n_subjects=16, source="auto", data_dir=None, random_state
         return _embedded_checkerboards(n_subjects, random_state)
     if source == "nilearn":
         return _nilearn_checkerboards(n_subjects, data_dir, verbose)
-    if _find_contrast_cache(CHECKERBOARDS, n_subjects, data_dir) is not None:
-        maps = _nilearn_checkerboards(n_subjects, data_dir, 0)
-        maps.notice = "glmteach: using the real checkerboard maps found in nilearn's data cache."
+    cache = _find_contrast_cache(CHECKERBOARDS, n_subjects, data_dir)
+    if cache is not None:
+        try:  # a broken cache falls back, saying why, on every run (nothing is moved)
+            maps = _nilearn_checkerboards(n_subjects, data_dir, 0)
+            maps.notice = ("glmteach: using the real checkerboard maps found in nilearn's "
+                           "data cache.")
+        except Exception as exc:
+            broken = " ".join(str(exc).split(";")[0].split()) or type(exc).__name__
+            maps = _embedded_checkerboards(n_subjects, random_state)
+            maps.notice = (
+                "glmteach: using the SIMULATED two-condition cohort because the cached real "
+                f"maps in {cache} cannot be read ({broken[:200].rstrip('.')}); run "
+                "`glmteach fetch` online to repair them.")
     else:
         reason, maps = _network_reason(), None
         if not reason:

@@ -330,3 +330,21 @@ def test_single_3d_map_names_the_fix(map_files):
     with pytest.raises(ValueError) as err:
         gt.load_maps(map_files[0])
     assert "at least 2" in _one_line(err) and "glob" in str(err.value)
+
+
+@pytest.mark.parametrize("breaker", ["index", "map"])
+def test_checkerboards_with_broken_cache_fall_back_every_time(tmp_path, offline, breaker):
+    from test_two_conditions import write_checkerboard_cache
+
+    root = write_checkerboard_cache(tmp_path)
+    if breaker == "index":
+        (root / "download").write_text("{corrupt")
+    else:
+        path = root / "brainomics_data/S02/cmaps_VerticalCheckerboard.nii.gz"
+        path.write_bytes(path.read_bytes()[:300])
+    before = _snapshot(root)
+    notices = [gt.load_checkerboards(n_subjects=4, data_dir=tmp_path, verbose=0).notice
+               for _ in range(2)]
+    assert notices[0] == notices[1] and "SIMULATED" in notices[0]
+    assert "cannot be read" in notices[0] and "\n" not in notices[0]
+    assert _snapshot(root) == before
