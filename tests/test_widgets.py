@@ -305,3 +305,14 @@ def test_settings_text_labels_the_numbers(state):
     text = state.settings_text(alpha=0.05)
     assert "alpha = 0.05" in text and f"{state.n_distinct:,} distinct flips" in text
     assert f"{state.masked.n_subjects} subjects" in text and "SIMULATED" in text
+
+
+def test_failed_fetch_puts_the_controls_back(tmp_path, monkeypatch, offline):
+    monkeypatch.setenv("NILEARN_DATA", str(tmp_path))
+    s = LessonState(source="embedded", n_subjects=4)
+    s.start("fetch", background=False)
+    panel = FetchPanel(s, background=False)
+    panel.source.value, panel.n_subjects.value = "nilearn", 6
+    panel.fetch_button.click()  # offline: fails with one line
+    assert "embedded" in panel.message.value and s.maps.n_subjects == 4
+    assert (panel.source.value, panel.n_subjects.value) == ("embedded", 4)

@@ -171,9 +171,21 @@ class LessonState(HasTraits):
         return result
 
     def fetch(self):
-        """What the Fetch button does: load, then mask and test (progress 0.1 .. 1)."""
+        """What the Fetch button does: load, then mask and test (progress 0.1 .. 1).
+
+        If loading fails, the source and subject controls go back to the maps on screen.
+        """
         self.progress = 0.1
-        self.load()
+        try:
+            self.load()
+        except Exception:
+            maps = self.maps
+            if maps is not None and maps.source in ("nilearn", "embedded"):
+                with self.hold_trait_notifications():
+                    self.n_subjects = maps.n_subjects
+                    if self.source != "auto":  # "auto" chose maps.source itself
+                        self.source = maps.source
+            raise
         self.progress = 0.6
         self.remask()
 
