@@ -252,6 +252,7 @@ class Learner:
     kernel_uss: float = float("nan")
     kernel_pss: float = float("nan")
     server_uss: float = float("nan")
+    cpu_s: float = float("nan")  # CPU time of the learner's kernel + server so far
     kernel_id: str = ""
     failures: list = field(default_factory=list)
 
@@ -261,7 +262,8 @@ class Learner:
         fails = "; ".join(self.failures) if self.failures else "none"
         return (f"{self.name:10s} ready {self.ready_s:6.1f} s  permutations "
                 f"{self.permutations_s:5.1f} s  kernel USS {self.kernel_uss:5.0f} MB "
-                f"(PSS {self.kernel_pss:4.0f}, server USS {self.server_uss:4.0f})  slider "
+                f"(PSS {self.kernel_pss:4.0f}, server USS {self.server_uss:4.0f})  CPU "
+                f"{self.cpu_s:4.0f} s  slider "
                 f"p50 {p50:5.0f} ms p95 {p95:5.0f} ms ({lat.size} moves)  failures: {fails}")
 
 
@@ -509,16 +511,22 @@ def run_class(n_learners=8, moves=3, timeout=900, cull_idle_timeout=None,
 
 
 def measure_memory(hub, learners):
-    """Each learner's kernel (the app's) and server memory, all of them alive."""
+    """Each learner's kernel (the app's) and server memory, all of them alive, and the CPU
+    time both used (user + system, every thread)."""
+    def cpu(proc):
+        times = proc.cpu_times()
+        return times.user + times.system
+
     for learner in learners:
         with contextlib.suppress(psutil.Error, AttributeError):
             kernels = hub.kernels_of(learner.name)
+            server = hub.server_process(learner.name)
             if learner.kernel_id in kernels:
-                learner.kernel_uss, learner.kernel_pss = private_memory(
-                    kernels[learner.kernel_id].pid)
+                kernel = kernels[learner.kernel_id]
+                learner.kernel_uss, learner.kernel_pss = private_memory(kernel.pid)
+                learner.cpu_s = cpu(kernel) + (cpu(server) if server is not None else 0.0)
             elif not learner.failures:
                 learner.failures.append("its kernel is not running")
-            server = hub.server_process(learner.name)
             if server is not None:
                 learner.server_uss = private_memory(server.pid)[0]
 
@@ -555,10 +563,12 @@ def main(argv=None):
     uss = [lr.kernel_uss for lr in learners if np.isfinite(lr.kernel_uss)]
     servers = [lr.server_uss for lr in learners if np.isfinite(lr.server_uss)]
     ready = [lr.ready_s for lr in learners if np.isfinite(lr.ready_s)]
+    cpu = [lr.cpu_s for lr in learners if np.isfinite(lr.cpu_s)]
     print(f"total: {time.monotonic() - start:.0f} s; time to ready median "
           f"{np.median(ready) if ready else float('nan'):.0f} s, max "
           f"{max(ready) if ready else float('nan'):.0f} s; kernels' USS sum "
-          f"{sum(uss):.0f} MB, servers' USS sum {sum(servers):.0f} MB; load after: "
+          f"{sum(uss):.0f} MB, servers' USS sum {sum(servers):.0f} MB; CPU per learner "
+          f"median {np.median(cpu) if cpu else float('nan'):.0f} s; load after: "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     failures, worst, p95 = summary(learners, orphans, leftover)
     print(f"class: {len(learners)} learners, {failures} failures, max memory per learner "

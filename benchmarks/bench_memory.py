@@ -11,8 +11,11 @@ alive, its memory is read with psutil:
 - peak RSS (VmHWM): the most resident memory it ever had, shared pages included.
 
 Usage: ``python benchmarks/bench_memory.py [--notebooks 00 03 app] [--keep-all]``.
+Each figure is read right after its notebook ran, with the kernels before it still alive
+under ``--keep-all`` (else alone: its libraries' pages then count as its own).
 ``--keep-all`` keeps every kernel alive until the end (a learner who never shuts one
-down) and prints their total, as a container's memory limit would see it.
+down), reads each again and prints their total: what a Binder session holds besides the
+libraries' shared pages (counted once) and the Jupyter server.
 Prints one line per kernel and last ``memory: max per kernel M MB (name), all together T MB``.
 """
 
@@ -142,7 +145,11 @@ def measure(names, keep_all=False, timeout=600):
                 if not keep_all:
                     run.close()
                     alive.remove(run)
-            together = sum(run.memory()["uss"] for run in alive) if keep_all else None
+            together = None
+            if keep_all:  # now that all are alive, shared library pages count in none
+                print("all kernels alive, USS of each:", ", ".join(
+                    f"{run.name} {run.memory()['uss']:.0f} MB" for run in alive))
+                together = sum(run.memory()["uss"] for run in alive)
         finally:
             for run in alive:
                 run.close()
