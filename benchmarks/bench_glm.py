@@ -89,6 +89,14 @@ def main(argv=None):
         print(f"glmteach_{name}_{N_PERM}_n_jobs2_s: {t_ours:.3f}")
         print(f"nilearn_permuted_ols_{name}_{N_PERM}_n_jobs2_s: {t_theirs:.1f} "
               f"(measured at n_perm={nilearn_perm}, scaled per permutation to {N_PERM:,})")
+    # a yardstick for a busy machine: the one-sample sign-flip test on the first 16 subjects
+    # (0.19 s on a quiet 2-core machine, README) measured in the same run
+    Y16 = Y[:16]
+    reference = _median_time(lambda: gt.permutation_test(Y16, n_perm=N_PERM, n_jobs=2),
+                             repeats)
+    print(f"reference_permutation_test_16_subjects_{N_PERM}_s: {reference:.3f} "
+          "(0.19 s on a quiet machine: divide the times above by "
+          f"{reference / 0.19:.1f} for a rough quiet-machine estimate)")
     print(f"load after: {os.getloadavg()[0]:.2f}")
     print(f"speedup_two_sample_vs_nilearn: {results['two_sample']:.1f}")
     print(f"speedup_covariate_vs_nilearn: {results['covariate']:.1f}")
