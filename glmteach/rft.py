@@ -214,6 +214,25 @@ class RandomField:
             k -= 1
         return k
 
+    def cluster_table(self, df, cdt_ps=CDT_CHOICES, alpha=0.05, two_sided=True):
+        """What RFT expects of clusters at each CDT (a pandas DataFrame, one row per p).
+
+        Columns: cdt_p, cdt_t (:func:`cdt_from_p`), expected_clusters and
+        expected_size (voxels) from :meth:`cluster_expectations`, and cluster_threshold
+        (:meth:`cluster_threshold` at ``alpha``).
+        """
+        import pandas as pd
+
+        rows = []
+        for p in cdt_ps:
+            u = cdt_from_p(p, df, two_sided)
+            clusters, size = self.cluster_expectations(u, df, two_sided)
+            rows.append(dict(cdt_p=float(p), cdt_t=u, expected_clusters=clusters,
+                             expected_size=size,
+                             cluster_threshold=self.cluster_threshold(u, alpha, df,
+                                                                      two_sided)))
+        return pd.DataFrame(rows)
+
     def _size_tail(self, sizes, expected_size):
         """``P(n > k) = exp(-beta k^(2/D))`` in voxels (beta scales with the unit)."""
         dim = self._dimension()

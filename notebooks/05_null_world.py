@@ -22,8 +22,10 @@
 #    subject's map is smooth Gaussian noise inside the lesson's brain mask. Analyse each
 #    study as you would a real one and count the studies with **at least one** false
 #    positive anywhere. A method that controls the family-wise error rate (FWER) at alpha
-#    finds something in about alpha of them, no more. (A small version of Eklund, Nichols
-#    & Knutsson, 2016, *PNAS*, "Cluster failure".)
+#    finds something in about alpha of them, no more. (The design of Eklund, Nichols &
+#    Knutsson, 2016, *PNAS* 113:7900, "Cluster failure", who used real resting-state data
+#    as their null studies; notebook 07 asks their question about cluster inference, with
+#    the panel's noise and cluster-defining threshold controls.)
 # 2. **The sign-flip explainer.** Where does a permutation null come from? Flip the signs
 #    of some subjects at one voxel, recompute t, and watch two histograms grow.
 

@@ -13,7 +13,7 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 EXPECTED = ["00_start_here", "01_fetch_and_mask", "02_one_sample_ttest",
             "03_parametric_vs_permutation", "04_clusters_and_tfce",
-            "06_groups_and_covariates", "app"]
+            "06_groups_and_covariates", "07_cluster_failure", "app"]
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 NOTEBOOK_TIMEOUT = 120  # s for a whole notebook, kernel start included
 

@@ -225,3 +225,53 @@ def test_panel_refuses_a_t_where_a_p_is_expected():
         NullWorldPanel(_lesson(ball(6, 2.5)), background=False, cdt_p=0.02)
     with pytest.raises(ValueError, match="noise must be one of"):
         NullWorldPanel(_lesson(ball(6, 2.5)), background=False, noise="pink")
+
+
+def test_fwer_table_has_one_row_per_run_and_method():
+    mask = ball(8, 3.5)
+    runs = {(noise, p): nw.run_null_world(mask, n_experiments=5, n_perm=20, noise=noise,
+                                          cdt_p=p, methods=["rft_cluster", "cluster"])
+            for noise in nw.NOISE_MODELS for p in (0.01, 0.001)}
+    table = nw.fwer_table(runs, alpha=0.1)
+    assert len(table) == 8 and set(table.noise) == set(nw.NOISE_MODELS)
+    for row in table.itertuples():
+        e = runs[(row.noise, row.cdt_p)].fwer(0.1)[row.method]
+        assert (row.fwer, row.ci_low, row.ci_high, row.false_positives, row.studies) == \
+            (e.rate, e.lo, e.hi, e.n_false, 5)
+
+
+@pytest.mark.parametrize("two_sided", [True, False])
+@pytest.mark.parametrize("connectivity", [6, 26])
+def test_cluster_null_kernel_against_scipy_labelling(two_sided, connectivity):
+    from glmteach._flips import sign_flips
+    from glmteach._kernels import nullworld as k
+    from glmteach._kernels.signflip import pattern_codes, split_groups
+    from glmteach.clusters import mask_neighbours
+    from reference import one_sample_t
+
+    rng = np.random.default_rng(8)
+    mask = ball(12, 5.5)
+    n = 9
+    Y = ndimage.gaussian_filter(rng.standard_normal((n,) + mask.shape), (0, 1.2, 1.2, 1.2))
+    Y = Y[:, mask]
+    Ys = (Y / np.sqrt((Y**2).sum(axis=0))).astype(np.float32)
+    flips = sign_flips(n, 3000, two_sided, 0)
+    starts, sizes = split_groups(n)
+    codes = pattern_codes(flips.signs, starts, sizes)
+    u = 2.2
+    out = np.empty(flips.n_flips, np.int32)
+    k.cluster_null_f32(Ys, starts, sizes, codes, np.float32(u * np.sqrt(n / (n - 1 + u * u))),
+                       two_sided, 1024, mask_neighbours(mask, connectivity), out)
+    structure = ndimage.generate_binary_structure(3, {6: 1, 26: 3}[connectivity])
+    expected = []
+    for signs in flips.signs:
+        t = np.zeros(mask.shape)
+        t[mask] = one_sample_t(Y * signs[:, None])
+        best = 0
+        for side in (t > u, t < -u) if two_sided else (t > u,):
+            labels, count = ndimage.label(side, structure)
+            if count:
+                best = max(best, int(np.bincount(labels.ravel())[1:].max()))
+        expected.append(best)
+    assert flips.exact and np.mean(out == np.array(expected)) > 0.99  # float32 sums
+    assert np.abs(out - np.array(expected)).max() <= 2

@@ -171,3 +171,17 @@ def test_old_import_paths_and_public_api_still_work():
 
     assert Moved is RandomField and moved_ec is ec_densities and moved_rf is rft.random_field
     assert gt.random_field is rft.random_field and gt.RandomField is RandomField
+
+
+def test_cluster_table_collects_the_cluster_numbers():
+    field = field_of([1, 40, 500, 3000])
+    table = field.cluster_table(15, alpha=0.05)
+    assert list(table.cdt_p) == [0.01, 0.005, 0.001]
+    for row in table.itertuples():
+        assert row.cdt_t == pytest.approx(stats.t.isf(row.cdt_p / 2, 15))
+        assert (row.expected_clusters, row.expected_size) == field.cluster_expectations(
+            row.cdt_t, 15)
+        assert row.cluster_threshold == field.cluster_threshold(row.cdt_t, 0.05, 15)
+    # a stricter CDT: fewer and smaller clusters expected
+    assert table.expected_clusters.is_monotonic_decreasing
+    assert table.expected_size.is_monotonic_decreasing

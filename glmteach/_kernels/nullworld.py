@@ -17,6 +17,7 @@ masks). They work on float32 volumes cropped to the mask's bounding box:
 
 import numpy as np
 from .._jit import jit
+from .clusters import _union
 from .signflip import _build_table
 
 
@@ -255,3 +256,106 @@ def max_null_f32(Ys, starts, sizes, codes, two_sided, block, out):
                 a = tables[0, codes[0, f]]
             last = tables[n_groups - 1, codes[n_groups - 1, f]]
             out[b, f] = _max_key(a, last, two_sided, buf)
+
+
+# ---------------------------------------------------------------- cluster-size null
+@jit
+def _supra_bits(tables, codes, f, s_threshold, two_sided, n_groups, acc, pos, neg, word0):
+    """Signed sums of flip ``f`` on one block -> bit words of ``s > thr`` / ``s < -thr``."""
+    acc[:] = tables[0, codes[0, f]]
+    for g in range(1, n_groups):
+        acc += tables[g, codes[g, f]]
+    w = acc.shape[0]
+    for k in range(0, w, 64):
+        word_p = np.uint64(0)
+        word_n = np.uint64(0)
+        for bit in range(min(64, w - k)):
+            x = acc[k + bit]
+            if x > s_threshold:
+                word_p |= np.uint64(1) << np.uint64(bit)
+            elif two_sided and x < -s_threshold:
+                word_n |= np.uint64(1) << np.uint64(bit)
+        pos[f, word0 + k // 64] = word_p
+        neg[f, word0 + k // 64] = word_n
+
+
+@jit
+def _largest_cluster(plane, f, neighbours, n_voxels, parent, size, supra):
+    """Largest cluster of the voxels whose bit is set in ``plane[f]`` (union-find)."""
+    n_supra = 0
+    for wi in range(plane.shape[1]):
+        word = plane[f, wi]
+        if word == 0:
+            continue
+        for bit in range(64):
+            if (word >> np.uint64(bit)) & np.uint64(1):
+                v = wi * 64 + bit
+                supra[n_supra] = v
+                parent[v] = v
+                size[v] = 1
+                n_supra += 1
+    best = 1 if n_supra > 0 else 0
+    for i in range(n_supra):
+        v = supra[i]
+        for p in range(neighbours.shape[1]):
+            j = neighbours[v, p]
+            if j <= v or j >= n_voxels:
+                continue
+            if (plane[f, j >> 6] >> np.uint64(j & 63)) & np.uint64(1):
+                a, b = _union(parent, size, v, j)
+                if b >= 0 and size[a] > best:
+                    best = size[a]
+    return best
+
+
+@jit
+def cluster_null_f32(Ys, starts, sizes, codes, s_threshold, two_sided, block, neighbours,
+                     out):
+    """Largest cluster size of every sign flip, from float32 tables of signed sums.
+
+    A voxel is in a cluster when its signed sum ``s = sum_i e_i y_i`` (columns of unit
+    sum of squares) passes ``s_threshold``: ``t > u`` is ``s > u sqrt(n / (n - 1 + u**2))``
+    (and the same below ``-s_threshold``, two-sided, labelled apart). Per voxel block
+    (``block`` a multiple of 64) the tables of :mod:`glmteach._kernels.signflip` give every
+    flip's sums with one add per voxel; the above-threshold voxels are kept as bits, then
+    each flip's clusters are joined by union-find over those voxels only.
+
+    Parameters
+    ----------
+    Ys : ndarray of float32, shape (n_subjects, n_voxels)
+    starts, sizes : ndarray of int64, shape (n_groups,)
+    codes : ndarray of int64, shape (n_groups, n_flips)
+    s_threshold : float32
+    two_sided : bool
+    block : int
+    neighbours : ndarray of int32, shape (n_voxels, n_neighbours)
+        In-mask neighbours, padded with ``n_voxels``.
+    out : ndarray of int32, shape (n_flips,)
+        Receives the largest cluster size (voxels) of each flip (0: no cluster).
+    """
+    n_voxels = Ys.shape[1]
+    n_groups = starts.shape[0]
+    n_flips = codes.shape[1]
+    n_words = (n_voxels + 63) // 64
+    pos = np.zeros((n_flips, n_words), np.uint64)
+    neg = np.zeros((n_flips, n_words), np.uint64)
+    n_rows = 1 << sizes.max()
+    tables = np.empty((n_groups, n_rows, block), np.float32)
+    acc = np.empty(block, np.float32)
+    for v0 in range(0, n_voxels, block):
+        w = min(block, n_voxels - v0)
+        view = tables[:, :, :w]
+        for g in range(n_groups):
+            _build_table(Ys, starts[g], sizes[g], v0, view[g])
+        for f in range(n_flips):
+            _supra_bits(view, codes, f, s_threshold, two_sided, n_groups, acc[:w], pos, neg,
+                        v0 // 64)
+    parent = np.empty(n_voxels, np.int32)
+    size = np.empty(n_voxels, np.int64)
+    supra = np.empty(n_voxels, np.int32)
+    for f in range(n_flips):
+        best = _largest_cluster(pos, f, neighbours, n_voxels, parent, size, supra)
+        if two_sided:
+            best = max(best, _largest_cluster(neg, f, neighbours, n_voxels, parent, size,
+                                              supra))
+        out[f] = best
