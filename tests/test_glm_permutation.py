@@ -340,3 +340,34 @@ def test_cluster_design_errors():
         gt.cluster_permutation_test(Y, mask, contrast=[1])
     with pytest.raises(ValueError, match="rank deficient"):
         gt.cluster_permutation_test(Y, mask, design=np.ones((6, 2)), contrast=[1, 0])
+
+
+def test_progress_reports_and_an_exception_stops_cleanly():
+    import numba
+
+    X = covariate_design(10)
+    Y = np.random.default_rng(0).standard_normal((10, 3000))
+    seen = []
+    gt.glm_permutation_test(Y, X, [0, 1, 0], n_perm=5000, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 2
+    threads = numba.get_num_threads()
+
+    def stop(fraction):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        gt.glm_permutation_test(Y, X, [0, 1, 0], n_perm=5000, progress=stop, n_jobs=1)
+    assert numba.get_num_threads() == threads
+    with pytest.raises(TypeError, match="progress must be callable"):
+        gt.glm_permutation_test(Y, X, [0, 1, 0], n_perm=10, progress="bar")
+
+
+def test_both_errors_draws_distinct_rearrangements_with_prefixes():
+    X = covariate_design(9)
+    Y = np.random.default_rng(1).standard_normal((9, 10))
+    small = gt.glm_permutation_test(Y, X, [0, 1, 0], n_perm=100, errors="both")
+    large = gt.glm_permutation_test(Y, X, [0, 1, 0], n_perm=400, errors="both")
+    np.testing.assert_array_equal(large.max_null[:100], small.max_null)
+    keys = {r.tobytes() + s.tobytes() for r, s in zip(large.flips.rows, large.flips.signs)}
+    assert len(keys) == 400 and (large.flips.signs[:, 0] == 1).all()  # two-sided: s_0 = +1
+    assert large.flips.n_distinct == factorial(9) * 2**8 and not large.exact
