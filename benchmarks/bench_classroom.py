@@ -19,9 +19,10 @@ on the learners' own computers in class; the hub's side (proxy, servers, kernels
 a class shares. ``tests/e2e`` covers the browser.
 
 Then it reads each learner's kernel memory (USS: memory only that kernel holds, what each
-additional learner costs; PSS), closes the pages, checks that stopping the servers stops
-their kernels, stops the hub and checks that nothing it started is left (every process
-seen under the hub, by PID; survivors are killed and reported as orphans).
+additional learner costs; PSS) and CPU time, closes the pages as a browser does (Voila's
+shutdown beacon: each kernel must go), stops the servers through the hub's API, stops the
+hub and checks that nothing it started is left (every process seen under the hub, by PID;
+survivors are killed and reported as orphans).
 
 Usage: ``python benchmarks/bench_classroom.py [--learners 8] [--moves 3] [--timeout 900]``
 (needs ``pip install -e ".[test]"`` and ``npm install --prefix benchmarks/.node
@@ -419,7 +420,36 @@ def run_learner(hub, learner, start_barrier, moves, deadline):
     except Exception as exc:  # a learner's failure is a result, not a crash
         learner.failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
                                 if str(exc) else type(exc).__name__)
-    return channel
+    return channel, session
+
+
+def close_page(hub, learner, channel, session):
+    """Close the app's tab as the browser does: the websocket, then Voila's shutdown
+    beacon (a form carrying the server's _xsrf cookie, which glmteach's prelaunch_hook
+    gives the page; without it the server answers 403 and the kernel stays)."""
+    channel.close()
+    prefix = f"/user/{learner.name}/"
+    xsrf = [c.value for c in session.cookies if c.name == "_xsrf" and
+            (c.path or "").startswith(prefix)]
+    try:
+        answer = session.post(f"{hub.url}{prefix}voila/api/shutdown/{learner.kernel_id}",
+                              files={"_xsrf": (None, xsrf[-1] if xsrf else "")}, timeout=60)
+        if answer.status_code != 204:
+            learner.failures.append(f"closing the page did not shut its kernel down "
+                                    f"(HTTP {answer.status_code})")
+    except Exception as exc:  # noqa: BLE001  (a failure to report, not to raise)
+        learner.failures.append(f"closing the page: {type(exc).__name__}")
+
+
+def wait_for_kernels_to_go(hub, learners, timeout=60):
+    """Every closed page's kernel must be gone (shut down by its beacon)."""
+    deadline = time.monotonic() + timeout
+    left = [lr for lr in learners if lr.kernel_id]
+    while left and time.monotonic() < deadline:
+        left = [lr for lr in left if lr.kernel_id in hub.kernels_of(lr.name)]
+        time.sleep(0.5)
+    for learner in left:
+        learner.failures.append("its kernel was still running after the page was closed")
 
 
 def drive_lesson(channel, learner, moves, deadline):
@@ -482,7 +512,7 @@ def run_class(n_learners=8, moves=3, timeout=900, cull_idle_timeout=None,
             out(f"hub: {hub.url} (JupyterHub + configurable-http-proxy, loopback only); "
                 f"{n_learners} learners start together")
             barrier = threading.Barrier(n_learners)
-            channels = [None] * n_learners
+            channels = [(None, None)] * n_learners
 
             def session(i):
                 channels[i] = run_learner(hub, learners[i], barrier, moves, deadline)
@@ -499,9 +529,10 @@ def run_class(n_learners=8, moves=3, timeout=900, cull_idle_timeout=None,
                     learner.failures.append("still running at the time limit")
             hub.record()
             measure_memory(hub, learners)
-            for channel in channels:  # the learners close their tabs
-                if channel is not None:
-                    channel.close()
+            for learner, (channel, session) in zip(learners, channels):
+                if channel is not None:  # the learners close their tabs
+                    close_page(hub, learner, channel, session)
+            wait_for_kernels_to_go(hub, learners)
             still_up = hub.stop_servers([lr.name for lr in learners])
             leftover = [f"server of {u} still running" for u in still_up]
             hub.record()

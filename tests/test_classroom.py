@@ -72,13 +72,41 @@ def _kernels(server_pid):
     return out
 
 
-def test_reloading_the_voila_app_three_times_leaves_one_kernel(tmp_path):
-    """Each load of the app starts a kernel; the page's shutdown request on unload fails
-    (Voila's missing _xsrf), so culling must remove the abandoned ones, not the open one."""
+def _open_page(url, server, log):
+    """GET the app (Voila runs it) like a browser: (kernel id, session with its cookies)."""
     import re
 
     import requests
 
+    session = requests.Session()
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            page = session.get(url + "/", timeout=300)
+            break
+        except requests.ConnectionError:
+            assert server.poll() is None and time.monotonic() < deadline, \
+                log.read_text()[-3000:]
+            time.sleep(0.5)
+    return re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page.text)[1], session
+
+
+def _close_page(url, kernel, session, socket, beacon=True):
+    """Close a page: its websocket, and (unless the browser died) Voila's shutdown beacon
+    (a POST whose form carries the _xsrf cookie's value, as Voila's page sends it)."""
+    socket.close()
+    if beacon:
+        return session.post(f"{url}/voila/api/shutdown/{kernel}", timeout=30,
+                            files={"_xsrf": (None, session.cookies.get("_xsrf", ""))}
+                            ).status_code
+    return None
+
+
+def test_reloading_the_voila_app_three_times_leaves_one_kernel(tmp_path):
+    """Reload 1: Voila's shutdown beacon now works (glmteach's prelaunch_hook gives the page
+    its _xsrf cookie) and the old kernel goes at once. Reload 2: the old page died without
+    a word (a crashed tab, a lost network): culling removes its kernel after the idle time.
+    The open page's kernel stays."""
     from websockets.sync.client import connect
 
     timeout, interval = 10, 2  # glmteach's settings, with a short idle time for the test
@@ -95,41 +123,40 @@ def test_reloading_the_voila_app_three_times_leaves_one_kernel(tmp_path):
                MPLCONFIGDIR=str(tmp_path / "mpl"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                JUPYTER_CONFIG_PATH=os.pathsep.join([str(config), str(CONFIG_DIR)]))
     port = bench_classroom.free_port()
-    log = open(tmp_path / "voila.log", "w")
+    log_path = tmp_path / "voila.log"
+    log = open(log_path, "w")
     server = subprocess.Popen([sys.executable, "-m", "voila", "--no-browser", f"--port={port}",
                                "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
-                               str(notebooks / "app.ipynb")], cwd=notebooks, env=env,
+                               str(notebooks / "app.ipynb")], cwd=tmp_path, env=env,
                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                               start_new_session=True)
     url, pages = f"http://127.0.0.1:{port}", []
     try:
-        for _ in range(3):  # load, then reload twice: close the old page, open a new one
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    page = requests.get(url + "/", timeout=300)
-                    break
-                except requests.ConnectionError:
-                    assert server.poll() is None and time.monotonic() < deadline, \
-                        (tmp_path / "voila.log").read_text()[-3000:]
-                    time.sleep(0.5)
-            kernel = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page.text)[1]
+        for beacon in (None, True, False):  # load, reload (beacon), reload (crashed tab)
+            kernel, session = _open_page(url, server, log_path)
+            socket = connect(f"ws{url[4:]}/api/kernels/{kernel}/channels", open_timeout=60,
+                             additional_headers={"Cookie": "; ".join(
+                                 f"{k}={v}" for k, v in session.cookies.items())},
+                             legacy=True)
             if pages:
-                old_kernel, old_socket = pages[-1]
-                old_socket.close()
-                requests.delete(f"{url}/api/kernels/{old_kernel}", timeout=30)  # as on unload
-            pages.append((kernel, connect(f"ws{url[4:]}/api/kernels/{kernel}/channels",
-                                          open_timeout=60, legacy=True)))
+                status = _close_page(url, *pages[-1], beacon=beacon)
+                if beacon:
+                    assert status == 204, status  # was 403: "'_xsrf' argument missing"
+                    deadline = time.monotonic() + 30
+                    while pages[-1][0] in _kernels(server.pid):
+                        assert time.monotonic() < deadline, "the beacon shut nothing down"
+                        time.sleep(0.5)
+            pages.append((kernel, session, socket))
         live = _kernels(server.pid)
-        assert len(live) >= 2, live  # the bug this guards against: abandoned kernels stay
+        assert len(live) == 2, live  # the crashed page's kernel is still there, idle
         deadline = time.monotonic() + timeout + 6 * interval + 30
         while len(live) > 1 and time.monotonic() < deadline:
             time.sleep(1)
             live = _kernels(server.pid)
-        assert list(live) == [pages[-1][0]], (live, [k for k, _ in pages])  # the open one
+        assert list(live) == [pages[-1][0]], (live, [p[0] for p in pages])  # the open one
     finally:
-        for _, socket in pages:
-            socket.close()
+        for page in pages:
+            page[2].close()
         server.terminate()
         try:
             server.wait(30)
@@ -137,5 +164,4 @@ def test_reloading_the_voila_app_three_times_leaves_one_kernel(tmp_path):
             server.kill()
             server.wait(5)
         log.close()
-    assert "Culling kernels with idle durations > 10 seconds" in \
-        (tmp_path / "voila.log").read_text()
+    assert "Culling kernels with idle durations > 10 seconds" in log_path.read_text()

@@ -44,13 +44,38 @@ def test_install_writes_ours_and_keeps_someone_elses_voila_json(tmp_path):
     etc = tmp_path / "etc" / "jupyter"
     lab = tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "glmteach.json"
     assert sorted(written) == sorted([etc / "jupyter_server_config.d" / "glmteach.json",
-                                      etc / "voila.json", lab])
+                                      etc / "voila.json", lab, etc / "voila.py",
+                                      etc / "jupyter_server_config.py"])
     assert json.loads(lab.read_text()) == {
         "@jupyterlab/notebook-extension:tracker": {"kernelShutdown": True}}
     (etc / "voila.json").write_text('{"VoilaConfiguration": {"theme": "dark"}}')
+    (etc / "voila.py").write_text("# theirs\n")
     assert sorted(jupyter_config.install(tmp_path)) == sorted(
         [etc / "jupyter_server_config.d" / "glmteach.json", lab])
     assert "dark" in (etc / "voila.json").read_text()
+    assert (etc / "voila.py").read_text() == "# theirs\n"
+
+
+def test_python_config_files_set_the_xsrf_hook_for_voila():
+    """Run each file as Jupyter's loader does; the hook reads the handler's xsrf_token."""
+    from traitlets.config import Config
+
+    for name in ("voila.py", "jupyter_server_config.py"):
+        config = Config()
+        source = (CONFIG_DIR / name).read_text()
+        exec(compile(source, name, "exec"), {"get_config": lambda: config})
+        assert config.VoilaConfiguration.prelaunch_hook is jupyter_config.set_xsrf_cookie
+
+    class Handler:
+        reads = 0
+
+        @property
+        def xsrf_token(self):
+            Handler.reads += 1
+            return b"token"
+
+    assert jupyter_config.set_xsrf_cookie(Handler(), notebook={"cells": []}, cwd=".") is None
+    assert Handler.reads == 1  # None: Voila keeps the notebook as it is
 
 
 def test_release_freed_memory_gives_pages_back():

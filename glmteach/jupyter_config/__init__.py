@@ -15,6 +15,13 @@ and stand-alone ``voila`` reads ``voila.json``. Both hold the same kernel cullin
 
 A user's own ``~/.jupyter`` configuration still wins over these files.
 
+Voila's own fix for the leak: when its page is closed or reloaded it asks the server to
+shut the kernel down (a POST carrying the ``_xsrf`` cookie's value), but Voila never sets
+that cookie, so the request fails ("'_xsrf' argument missing from POST") and the kernel
+stays. ``jupyter_server_config.py`` (Voila as a server extension: JupyterHub, Binder) and
+``voila.py`` (stand-alone ``voila``) set :func:`set_xsrf_cookie` as Voila's
+``prelaunch_hook``: the page then gets the cookie, and the shutdown works.
+
 ``lab/overrides.d/glmteach.json`` is a JupyterLab setting: closing a notebook's tab shuts
 its kernel down (JupyterLab's default keeps it running). :func:`install` puts it where
 JupyterLab reads it (``PREFIX/share/jupyter/lab/settings``); with it and the culling, the
@@ -31,6 +38,12 @@ CONFIG_DIR = Path(__file__).resolve().parent
 SERVER_CONFIG = CONFIG_DIR / "jupyter_server_config.d" / "glmteach.json"
 #: JupyterLab settings overrides (closing a notebook shuts its kernel down).
 LAB_OVERRIDES = CONFIG_DIR / "lab" / "overrides.d" / "glmteach.json"
+
+
+def set_xsrf_cookie(req_handler, notebook=None, cwd=None):
+    """Voila ``prelaunch_hook``: give the page its ``_xsrf`` cookie (so that the page's
+    shutdown request on unload is accepted); the notebook is left as it is."""
+    req_handler.xsrf_token  # noqa: B018  (reading it sets the cookie on the response)
 
 
 def culling():
@@ -53,19 +66,21 @@ def install(prefix):
     configuration, read by every server started from it: what ``binder/postBuild`` does)
     and the JupyterLab override into ``prefix/share/jupyter/lab/settings/overrides.d``.
 
-    Returns the files written. An existing ``voila.json`` there is kept (it is a single file
-    that someone else may own); ``jupyter_server_config.d/glmteach.json`` is ours.
+    Returns the files written. Existing ``voila.json``, ``voila.py`` or
+    ``jupyter_server_config.py`` there are kept (single files that someone else may own);
+    ``jupyter_server_config.d/glmteach.json`` and the JupyterLab override are ours.
     """
     import shutil
 
     target = Path(prefix) / "etc" / "jupyter"
     written = []
     lab = Path(prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.d"
-    for source in (SERVER_CONFIG, CONFIG_DIR / "voila.json", LAB_OVERRIDES):
+    for source in (SERVER_CONFIG, CONFIG_DIR / "voila.json", LAB_OVERRIDES,
+                   CONFIG_DIR / "jupyter_server_config.py", CONFIG_DIR / "voila.py"):
         destination = (lab / source.name if source == LAB_OVERRIDES
                        else target / source.relative_to(CONFIG_DIR))
-        if destination.name == "voila.json" and destination.exists():
-            continue
+        if destination.parent == target and destination.exists():
+            continue  # single files someone else may own: keep theirs
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, destination)
         written.append(destination)

@@ -1,0 +1,7 @@
+# Stand-alone `voila` reads this file (Voila's configuration file is named voila.py): give
+# the page its _xsrf cookie, so that closing or reloading the page shuts its kernel down
+# (see glmteach/jupyter_config/__init__.py). Only Jupyter's configuration loader runs it.
+from glmteach.jupyter_config import set_xsrf_cookie
+
+c = get_config()  # noqa: F821
+c.VoilaConfiguration.prelaunch_hook = set_xsrf_cookie
