@@ -46,8 +46,10 @@ the lessons then use the cached copy offline. Files go to nilearn's data folder
 
 LAB_HELP = """\
 Start JupyterLab on the lesson notebooks (00_start_here.ipynb first), reachable only from
-this computer (127.0.0.1) and protected by a token printed in the address. Stop it with
-Ctrl-C."""
+this computer (127.0.0.1) and protected by a token printed in the address (passed to
+JupyterLab in its environment, not on its command line, where other users could read
+it). A notebook's kernel left without an open tab is shut down after 10 idle minutes.
+Stop it with Ctrl-C."""
 
 
 class _Parser(argparse.ArgumentParser):
