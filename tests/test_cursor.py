@@ -233,3 +233,21 @@ def test_sign_flip_explainer_follows_the_cursor(state, reference):
     assert state.cursor_column == column == lab.explainer.voxel
     lab.go_to(state.cursor.xyz)
     assert lab.explainer.voxel == state.cursor_column
+
+
+def test_failures_show_one_line_not_a_traceback(state, monkeypatch):
+    from glmteach.render.slices import SliceFigure
+    from glmteach.widgets.clickable import ClickableImage
+
+    views = cursor_views(state)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("slice drawing failed\nsecond line")
+
+    monkeypatch.setattr(SliceFigure, "set_cursor", broken)
+    state.move_cursor("ArrowUp")  # the state change itself goes through
+    assert state.cursor.source == "key"
+    assert views.slices.caption.value == "<i>slice drawing failed</i>"
+    image = ClickableImage()
+    image.on_click(lambda px, py: broken())
+    image.click(3, 4)  # logged, not raised

@@ -304,6 +304,21 @@ class VoxelReadout:
                 self._drawn_column = key
 
 
+def _never_raises(method):
+    """A slice view's redraw never breaks the task that changed the state: one line instead."""
+    import functools
+
+    @functools.wraps(method)
+    def safe(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            from .state import error_message
+
+            self.caption.value = f"<i>{html.escape(error_message(exc))}</i>"
+    return safe
+
+
 class SliceView:
     """Slices through the cursor of the t map or of one method's surviving voxels."""
 
@@ -333,6 +348,7 @@ class SliceView:
                 options.append((f"{METHODS[name].label}: surviving voxels", name))
         return options
 
+    @_never_raises
     def _on_results(self, change=None):
         with self._lock:
             s = self.state
@@ -351,6 +367,7 @@ class SliceView:
             self.choice.value = current if current in [v for _, v in options] else "t"
             self._draw_map(cursor_too=True)
 
+    @_never_raises
     def _draw_map(self, cursor_too=False):
         with self._lock:
             s = self.state
@@ -383,12 +400,15 @@ class SliceView:
 
         return to_canonical(cursor.ijk, self._grid._ornt, self._grid.original_shape)
 
+    @_never_raises
     def _on_cursor(self, change):
         with self._lock:
             if self._figure is None or change["new"] is None:
                 return
             self._figure.set_cursor(self._abc(change["new"]))
             self.image.value = self._figure.to_png()
+            if self.caption.value != _HINT:  # a previous failure is over
+                self.caption.value = _HINT
 
     def _on_click(self, px, py):
         if self._figure is None:
