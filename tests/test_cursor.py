@@ -251,3 +251,24 @@ def test_failures_show_one_line_not_a_traceback(state, monkeypatch):
     image = ClickableImage()
     image.on_click(lambda px, py: broken())
     image.click(3, 4)  # logged, not raised
+
+
+def test_strip_plot_shows_each_subjects_value_on_one_linear_scale(state, reference):
+    import re
+
+    from glmteach.widgets.readout import strip_svg
+
+    masked = reference[0]
+    values = masked.Y[:, int(np.argmax(reference[1].t))]
+    svg = strip_svg(values)
+    cy = np.array([float(v) for v in re.findall(r"<circle [^>]*cy='([-\d.]+)'", svg)])
+    assert cy.size == values.size
+    slope, intercept = np.polyfit(values, cy, 1)
+    np.testing.assert_allclose(cy, slope * values + intercept, atol=0.01)  # one scale
+    assert slope < 0  # larger values higher up
+    lines = re.findall(r"y1='([-\d.]+)' y2='([-\d.]+)' stroke='(black|#999)'", svg)
+    found = {colour: float(y1) for y1, _, colour in lines}
+    assert found["black"] == pytest.approx(slope * values.mean() + intercept, abs=0.01)
+    assert found["#999"] == pytest.approx(intercept, abs=0.05)  # the zero line
+    assert f"mean {values.mean():.2f}" in svg
+    assert cursor_views(state).readout.strip.value.startswith("<svg")

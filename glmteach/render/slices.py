@@ -17,15 +17,20 @@ from matplotlib.cm import ScalarMappable
 
 from .. import picking
 from ..palette import signed_cmap
-from ._canvas import _LiveFigure, new_figure
+from ._canvas import new_figure, rgba_png
 from .grid import mni_template
 
 _VIEWS = ("x", "y", "z")
-_CROSSHAIR = "#00a651"
+_NAMES = {"x": "sagittal", "y": "coronal", "z": "axial"}
 
 
-class SliceFigure(_LiveFigure):
+class SliceFigure:
     """Three orthogonal slices of a map through a cursor, over the MNI template.
+
+    matplotlib draws the static part once (colour bar, titles, labels); a cursor move only
+    composites the three slices with numpy (template in grey, the map in colour, a
+    crosshair), pixel by pixel from the same transforms matplotlib uses, and encodes the
+    PNG: a few milliseconds instead of a matplotlib redraw.
 
     Parameters
     ----------
@@ -57,13 +62,12 @@ class SliceFigure(_LiveFigure):
             self.background = np.asarray(grid.canonical(template), dtype=np.float32)
         self._bg_norm = colors.Normalize(0.0, float(np.percentile(self.background, 99.5)) or 1)
         self._gray = colormaps["gray"]
-        self.axes, self._images, self._lines, self._labels = {}, {}, {}, {}
+        self._lut = (self.cmap(np.linspace(0, 1, 256)) * 255).astype(np.uint8)
+        self.axes = {}
         self.fig = self._layout(panel_height, colorbar_label)
         self._title = self.fig.text(0.01, 0.985, "", fontsize=10, ha="left", va="top")
-        dynamic = [*self._images.values(), *self._labels.values(), self._title]
-        for pair in self._lines.values():
-            dynamic += list(pair)
-        self._set_dynamic(dynamic)
+        self._base = None  # the static part, rendered (H, W, 4) uint8
+        self._pixels = {view: self._pixel_grid(view) for view in _VIEWS}
 
     def _layout(self, height, colorbar_label):
         extents = self.grid.extents
@@ -89,21 +93,40 @@ class SliceFigure(_LiveFigure):
     def _draw_view(self, ax, view):
         ax.set_axis_off()
         extent = self.grid.extents[view]
-        empty = np.zeros(self._slice_shape(view) + (4,), dtype=np.float32)
         self.axes[view] = ax
-        # one RGBA picture per view (template and map composited here: half the drawing)
-        self._images[view] = ax.imshow(empty, origin="lower", extent=extent,
-                                       interpolation="nearest")
-        self._lines[view] = (ax.axvline(0, color=_CROSSHAIR, lw=0.9),
-                             ax.axhline(0, color=_CROSSHAIR, lw=0.9))
-        self._labels[view] = ax.text(0.5, -0.02, "", transform=ax.transAxes, fontsize=9,
-                                     ha="center", va="top")
-        if view in "yz":
-            for x, label in ((0.02, "L"), (0.98, "R")):
-                ax.text(x, 0.98, label, transform=ax.transAxes, fontsize=9, color="white",
+        ax.text(0.5, -0.02, _NAMES[view], transform=ax.transAxes, fontsize=9, ha="center",
+                va="top")
+        if view in "yz":  # below the picture: the slices are pasted over the axes
+            for x, label in ((0.0, "L"), (1.0, "R")):
+                ax.text(x, -0.02, label, transform=ax.transAxes, fontsize=9, color="0.3",
                         ha="left" if label == "L" else "right", va="top")
         ax.set_xlim(extent[:2])
         ax.set_ylim(extent[2:])
+
+    def _pixel_grid(self, view):
+        """The PNG pixels of a view and the canonical voxel each one shows.
+
+        Returns (rows, cols, row_index, col_index): pixel ranges (from the top-left of the
+        PNG) of the view's axes, and for each pixel row / column the voxel index along the
+        view's vertical / horizontal axis (-1 outside the grid), found from the pixel's
+        centre with the axes' own transform (as :meth:`pick` does).
+        """
+        ax, grid = self.axes[view], self.grid
+        height = self.fig.bbox.height
+        box = ax.get_window_extent()
+        cols = np.arange(int(np.floor(box.x0)), int(np.ceil(box.x1)))
+        rows = np.arange(int(np.floor(height - box.y1)), int(np.ceil(height - box.y0)))
+        inverse = ax.transData.inverted()
+        u = inverse.transform(np.column_stack([cols + 0.5, np.full(cols.size, box.y0)]))[:, 0]
+        v = inverse.transform(np.column_stack([np.full(rows.size, box.x0),
+                                               height - (rows + 0.5)]))[:, 1]
+        h, w = picking.PLANE_AXES[view]
+        extent = grid.extents[view]
+        col_index = np.array([-1 if (i := picking.plane_index(x, *extent[:2], grid.shape[h]))
+                              is None else i for x in u])
+        row_index = np.array([-1 if (i := picking.plane_index(y, *extent[2:], grid.shape[w]))
+                              is None else i for y in v])
+        return rows, cols, row_index, col_index
 
     def _slice_shape(self, view):
         h, v = picking.PLANE_AXES[view]
@@ -118,30 +141,49 @@ class SliceFigure(_LiveFigure):
     def set_volume(self, volume, threshold=0.0, title=""):
         """Show a canonical volume (``BrainGrid.volume``) where ``|value| >= threshold``."""
         self.volume, self.threshold = volume, float(threshold)
-        self._title.set_text(title)
-        self._update()
+        if title != self._title.get_text():
+            self._title.set_text(title)
+            self._base = None
 
     def set_cursor(self, abc):
         """Cut through canonical voxel ``abc`` (a cursor outside the grid is clipped)."""
         self.cut = tuple(int(np.clip(v, 0, n - 1)) for v, n in zip(abc, self.grid.shape))
-        self._update()
 
-    def _update(self):
+    def _slice_rgba(self, view):
+        """The view's slice as RGBA uint8 (rows = vertical voxel index, bottom first)."""
+        gray = np.clip(self._bg_norm(self._take(self.background, view)), 0, 1)
+        rgba = np.empty(gray.shape + (4,), dtype=np.uint8)
+        rgba[..., :3] = (gray * 255).astype(np.uint8)[..., None]
+        rgba[..., 3] = 255
+        if self.volume is not None:
+            data = self._take(self.volume, view)
+            shown = (np.abs(data) >= self.threshold) & (data != 0)
+            levels = np.clip(self.norm(data[shown]), 0, 1)
+            rgba[shown] = self._lut[(levels * 255).astype(int)]
+        return rgba
+
+    def to_png(self):
+        """PNG bytes of the current picture."""
+        if self._base is None:
+            self.fig.canvas.draw()
+            self._base = np.array(self.fig.canvas.buffer_rgba())
+        out = self._base.copy()
+        green = np.array([0, 166, 81, 255], dtype=np.uint8)
         for view in _VIEWS:
-            rgba = self._gray(self._bg_norm(self._take(self.background, view)))
-            if self.volume is not None:
-                data = self._take(self.volume, view)
-                shown = (np.abs(data) >= self.threshold) & (data != 0)
-                rgba[shown] = self.cmap(self.norm(data[shown]))
-            self._images[view].set_data(rgba)
-            u, v = picking.canonical_to_view(view, self.cut, self.grid.extents[view],
-                                             self.grid.shape)
-            vertical, horizontal = self._lines[view]
-            vertical.set_xdata([u, u])
-            horizontal.set_ydata([v, v])
-            depth = picking.DEPTH_AXIS[view]
-            mm = self.cut_mm()[depth]
-            self._labels[view].set_text(f"{'xyz'[depth]} = {mm:.0f} mm")
+            rows, cols, row_index, col_index = self._pixels[view]
+            rgba = self._slice_rgba(view)
+            inside_r, inside_c = row_index >= 0, col_index >= 0
+            block = rgba[row_index[inside_r]][:, col_index[inside_c]]
+            out[np.ix_(rows[inside_r], cols[inside_c])] = block
+            # crosshair: the pixel rows / columns of the cursor's voxel centre
+            h, v = picking.PLANE_AXES[view]
+            r = rows[inside_r][row_index[inside_r] == self.cut[v]]
+            c = cols[inside_c][col_index[inside_c] == self.cut[h]]
+            if r.size:
+                out[r[r.size // 2], cols[inside_c]] = green
+            if c.size:
+                out[rows[inside_r], c[c.size // 2]] = green
+        return rgba_png(out)
 
     def cut_mm(self):
         """mm coordinates (x, y, z) of the voxel the slices cut through."""

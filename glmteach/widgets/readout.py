@@ -230,35 +230,40 @@ def _p(p):
 
 
 # ====================================================================== widgets
-class StripFigure(render._LiveFigure):
-    """The subjects' values at one voxel: one point each, their mean, zero."""
+def strip_svg(values, width=180, height=200):
+    """An SVG strip plot of the subjects' values at one voxel: a point each, the mean, zero.
 
-    def __init__(self, size=(2.6, 2.3)):
-        self.fig = render.new_figure(*size)
-        self.ax = ax = self.fig.add_axes([0.27, 0.1, 0.68, 0.76])
-        ax.axhline(0, color="0.6", lw=0.8)
-        self._points, = ax.plot([], [], "o", color="0.25", ms=5, alpha=0.8)
-        self._mean, = ax.plot([], [], color="k", lw=2)
-        ax.set_xlim(-1, 1)
-        ax.set_xticks([])
-        ax.set_ylabel("subject's value", fontsize=9)
-        ax.tick_params(labelsize=8)
-        ax.spines[["top", "right", "bottom"]].set_visible(False)
-        self._title = ax.set_title("", fontsize=9, loc="left")
-        self._set_dynamic([self._points, self._mean, self._title])
+    Drawn by the browser (no PNG): a cursor move only sends this text. The scale is
+    symmetric around 0, to a "nice" bound (1, 2, 2.5, 5 x 10^k).
+    """
+    values = np.asarray(values, dtype=float)
+    top = _nice(1.1 * max(float(np.abs(values).max()), 1e-6))
+    left, right, upper, lower = 44, width - 8, 24, height - 10
 
-    def set_values(self, values, title=""):
-        values = np.asarray(values, dtype=float)
-        jitter = np.random.default_rng(0).uniform(-0.5, 0.5, values.size)
-        self._points.set_data(jitter, values)
-        self._mean.set_data([-0.8, 0.8], [values.mean()] * 2)
-        self._title.set_text(title)
-        # a "nice" scale (1, 2, 2.5, 5 x 10^k): neighbouring voxels share it, so a cursor
-        # move redraws only the points (a new scale redraws the axes)
-        top = _nice(1.1 * max(float(np.abs(values).max()), 1e-6))
-        if self.ax.get_ylim() != (-top, top):
-            self.ax.set_ylim(-top, top)
-            self.invalidate()
+    def y(value):
+        return upper + (top - value) / (2 * top) * (lower - upper)
+
+    jitter = np.random.default_rng(0).uniform(-0.5, 0.5, values.size)
+    middle, spread = (left + right) / 2, (right - left) * 0.35
+    ticks = "".join(
+        f"<line x1='{left - 4}' x2='{left}' y1='{y(v):.1f}' y2='{y(v):.1f}' stroke='#444'/>"
+        f"<text x='{left - 6}' y='{y(v) + 3.5:.1f}' text-anchor='end'>{v:g}</text>"
+        for v in (-top, -top / 2, 0.0, top / 2, top))
+    points = "".join(f"<circle cx='{middle + j * 2 * spread:.1f}' cy='{y(v):.2f}' r='4' "
+                     "fill='#333' fill-opacity='0.75'/>" for j, v in zip(jitter, values))
+    mean = float(values.mean())
+    above = int((values > 0).sum())
+    label = (f"values of the {values.size} subjects at this voxel: mean {mean:.2f}, "
+             f"{above} above zero")
+    return (f"<svg class='gt-strip' role='img' aria-label='{label}' width='{width}' "
+            f"height='{height}' font-size='10' font-family='sans-serif'>"
+            f"<title>{label}</title>"
+            f"<text x='2' y='12' font-size='11'>{values.size} subjects: mean {mean:.2f}</text>"
+            f"<line x1='{left}' x2='{left}' y1='{upper}' y2='{lower}' stroke='#444'/>{ticks}"
+            f"<line x1='{left}' x2='{right}' y1='{y(0):.1f}' y2='{y(0):.1f}' stroke='#999'/>"
+            f"{points}<line x1='{middle - 1.15 * spread:.1f}' x2='{middle + 1.15 * spread:.1f}'"
+            f" y1='{y(mean):.2f}' y2='{y(mean):.2f}' stroke='black' stroke-width='2.5'/>"
+            "</svg>")
 
 
 class VoxelReadout:
@@ -267,12 +272,10 @@ class VoxelReadout:
     def __init__(self, state):
         self.state = state
         self.html = widgets.HTML(layout=widgets.Layout(max_width="560px"))
-        self.strip = widgets.Image(format="png")
+        self.strip = widgets.HTML()
         self.widget = widgets.HBox([self.strip, self.html],
                                    layout=widgets.Layout(align_items="flex-start"))
         self.widget.add_class("gt-readout")
-        self._figure = None
-        self._drawn_column = None
         self._lock = threading.RLock()
         state.observe(self.redraw, names=["cursor", "alpha", "n_perm", "ttest", "permutation",
                                           "clusters", "methods", "masked"])
@@ -293,15 +296,7 @@ class VoxelReadout:
                 self.strip.layout.display = "none"
                 return
             self.strip.layout.display = None
-            key = (numbers.column, id(self.state.masked))
-            if key != self._drawn_column:
-                if self._figure is None:
-                    self._figure = StripFigure()
-                n = numbers.values.size
-                self._figure.set_values(numbers.values, f"{n} subjects: mean "
-                                                        f"{numbers.values.mean():.2f}")
-                self.strip.value = self._figure.to_png()
-                self._drawn_column = key
+            self.strip.value = strip_svg(numbers.values)
 
 
 def _never_raises(method):
@@ -360,7 +355,6 @@ class SliceView:
                 self._grid = render.BrainGrid(s.masked.mask, s.masked.affine)
                 vmax = _nice(np.percentile(np.abs(s.ttest.t), 99.9))
                 self._figure = slice_pictures.SliceFigure(self._grid, vmax=vmax)
-            self.caption.value = _HINT
             options = self._options()
             current = self.choice.value
             self.choice.options = options
@@ -388,6 +382,12 @@ class SliceView:
             if cursor_too and s.cursor is not None:
                 self._figure.set_cursor(self._abc(s.cursor))
             self.image.value = self._figure.to_png()
+            self.caption.value = self._caption()
+
+    def _caption(self):
+        x, y, z = self._figure.cut_mm()
+        return (f"<div style='font-size:12px'>Cut through x = {x:.0f}, y = {y:.0f}, z = "
+                f"{z:.0f} mm.</div>{_HINT}")
 
     def _on_threshold(self, change):
         """The t map follows the p threshold; survivors follow alpha and n_perm."""
@@ -407,8 +407,7 @@ class SliceView:
                 return
             self._figure.set_cursor(self._abc(change["new"]))
             self.image.value = self._figure.to_png()
-            if self.caption.value != _HINT:  # a previous failure is over
-                self.caption.value = _HINT
+            self.caption.value = self._caption()
 
     def _on_click(self, px, py):
         if self._figure is None:
