@@ -550,7 +550,7 @@ def _why_they_differ(state, results, alpha):
     text = html.escape(narrative.comparison_paragraph(
         results, alpha, df=tt.df, field=state.field, two_sided=tt.two_sided,
         n_perm=state.effective_n_perm()))
-    text += (f" All three control the family-wise error rate (FWER) at {alpha:g}: "
+    text += (f"<br>All three control the family-wise error rate (FWER) at {alpha:g}: "
              "Bonferroni needs no assumption (it is a bound, conservative when voxels "
              "are dependent); random field theory assumes a smooth Gaussian-like field; "
              "permutation max-t assumes only that, under the null, each subject's whole "
@@ -558,7 +558,7 @@ def _why_they_differ(state, results, alpha):
              "subjects are independent.")
     if "permutation" in results:
         n_perm = state.effective_n_perm()
-        text += " " + narrative.mc_error_note(n_perm, state.n_distinct)
+        text += "<br>" + narrative.mc_error_note(n_perm, state.n_distinct)
     return text
 
 
