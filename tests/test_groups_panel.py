@@ -55,3 +55,10 @@ def test_confound_lab_table_and_stop():
     lab.worker._stop.set()  # Stop pressed: the next progress call ends the run cleanly
     with pytest.raises(_Stopped):
         lab.worker.progress(0.5)
+
+
+def test_panels_are_exported_from_the_widgets_package():
+    import glmteach.widgets as widgets
+
+    assert widgets.GroupsPanel is GroupsPanel and widgets.ConfoundLab is ConfoundLab
+    assert {"GroupsPanel", "ConfoundLab"} <= set(widgets.__all__)
