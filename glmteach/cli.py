@@ -26,7 +26,7 @@ theory and sign-flip permutations on these maps.
 
 commands:
   glmteach demo    run the whole analysis and write an HTML report with figures
-  glmteach fetch   download the real data once (instructors: before class)
+  glmteach fetch   download the real data of every lesson once (instructors: before class)
   glmteach lab     open the lesson notebooks in JupyterLab
 
 Run 'glmteach COMMAND --help' for the options of a command."""
@@ -39,7 +39,9 @@ DIR/report.html with the figures. Works offline: with --source auto (the default
 maps are used when cached (see 'glmteach fetch'), else a SIMULATED cohort."""
 
 FETCH_HELP = """\
-Download the real localizer maps (left vs right button press, from osf.io via nilearn) and
+Download the real localizer maps: "left vs right button press" (notebooks 01-05, 07 and
+'glmteach demo') and the same subjects' "vertical checkerboard" and "horizontal
+checkerboard" maps (notebook 06, groups and covariates), from osf.io via nilearn, and
 check that every file can be read. Run this once before class, where there is internet;
 the lessons then use the cached copy offline. Files go to nilearn's data folder
 ($NILEARN_DATA, else ~/nilearn_data) unless --data-dir is given."""
@@ -442,14 +444,37 @@ def method_rows(corrections, perm, alpha, rft_problem=""):
 
 
 def run_fetch(args):
-    """``glmteach fetch``: download and verify the real maps."""
-    from .data import download_localizer, localizer_cache_dir
+    """``glmteach fetch``: download and verify the real maps of every lesson."""
+    from .data import (CHECKERBOARDS, DataUnavailableError, _find_contrast_cache,
+                       download_checkerboards, download_localizer, localizer_cache_dir)
 
-    print(f"Fetching {args.n_subjects} subjects' maps (left vs right button press) ...")
-    maps = download_localizer(n_subjects=args.n_subjects, data_dir=args.data_dir, verbose=1)
-    folder = localizer_cache_dir(args.data_dir)
-    print(f"OK: {maps.n_subjects} subjects' contrast and t-maps read and verified"
+    n, failed = args.n_subjects, None
+    print(f"Fetching {n} subjects' maps (left vs right button press) ...")
+    try:
+        maps = download_localizer(n_subjects=n, data_dir=args.data_dir, verbose=1)
+    except (ValueError, OSError) as exc:  # DataUnavailableError is an OSError
+        if "cannot create the data folder" in str(exc):  # the same for the checkerboards
+            raise DataUnavailableError(f"nothing fetched: {_one_line(exc)}") from None
+        failed = exc  # still try the checkerboards, then say what was and wasn't fetched
+    else:
+        folder = localizer_cache_dir(args.data_dir)
+        print(f"OK: {maps.n_subjects} subjects' contrast and t-maps read and verified"
+              + (f" in {folder}" if folder else "") + ".")
+    print(f"Fetching {n} subjects' checkerboard maps (vertical and horizontal, notebook 06) ...")
+    try:
+        boards = download_checkerboards(n_subjects=n, data_dir=args.data_dir, verbose=1)
+    except (ValueError, OSError) as exc:
+        if failed is None:
+            raise DataUnavailableError("fetched the button-press maps but not the checkerboard "
+                                       f"maps: {_one_line(exc)}") from None
+        raise DataUnavailableError("nothing fetched (neither the button-press nor the "
+                                   f"checkerboard maps): {_one_line(failed)}") from None
+    folder = _find_contrast_cache(CHECKERBOARDS, n, args.data_dir)
+    print(f"OK: {boards.n_subjects} subjects' vertical and horizontal checkerboard maps read"
           + (f" in {folder}" if folder else "") + ".")
+    if failed is not None:
+        raise DataUnavailableError("fetched the checkerboard maps but not the button-press "
+                                   f"maps: {_one_line(failed)}")
     print("The lessons and 'glmteach demo' now use them, even offline.")
     return 0
 

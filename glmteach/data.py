@@ -599,3 +599,16 @@ def _covariates(subjects, ages):
     import pandas as pd
 
     return pd.DataFrame({"subject": list(subjects), "age": np.asarray(ages, dtype=float)})
+
+
+def download_checkerboards(n_subjects=16, data_dir=None, verbose=1):
+    """Download (or find cached) and read the two checkerboard conditions' maps.
+
+    Used by ``glmteach fetch`` and Binder's ``postBuild`` so that notebook 06 finds the real
+    maps offline. Returns the :class:`TwoConditionMaps`; a failure is one line naming the fix.
+    """
+    _check_n_subjects(n_subjects, MAX_LOCALIZER_SUBJECTS)
+    try:
+        return _nilearn_checkerboards(n_subjects, data_dir, verbose)
+    except DataUnavailableError as exc:
+        raise DataUnavailableError(f"{str(exc).split(';')[0]}; {_FETCH_ADVICE}") from None

@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import json
 import os
 from pathlib import Path
 import re
@@ -16,6 +17,7 @@ import pytest
 import glmteach as gt
 from glmteach import cli
 from glmteach.corrections import correct, random_field
+from glmteach.data import _CONTRAST_FILE
 from glmteach.report import REPORT_FILE, REPORT_MARKER
 
 DEMO_SETTINGS = dict(n_subjects=8, n_perm=500, alpha=0.05, smoothing_fwhm=6.0, seed=3)
@@ -215,10 +217,12 @@ def test_real_source_with_too_many_subjects_fails_with_one_line(tmp_path, source
 
 def test_fetch_offline_fails_with_one_line(tmp_path, monkeypatch, offline):
     monkeypatch.setenv("NILEARN_DATA", str(tmp_path))
-    code, _, stderr = run_main(["fetch", "--n-subjects", "2"])
+    code, stdout, stderr = run_main(["fetch", "--n-subjects", "2"])
     assert code == 1
     assert stderr.count("\n") == 1 and stderr.startswith("glmteach: error: ")
+    assert "nothing fetched" in stderr and "checkerboard" in stderr and "osf.io" in stderr
     assert "--source" not in stderr and "source=" not in stderr  # fetch takes no source
+    assert "checkerboard" in stdout and "OK" not in stdout  # both were tried, none got
 
 
 def test_fetch_into_a_folder_it_cannot_create(tmp_path, offline):
@@ -228,14 +232,54 @@ def test_fetch_into_a_folder_it_cannot_create(tmp_path, offline):
                                 "--data-dir", str(blocker / "data")])
     assert code == 1 and stderr.count("\n") == 1
     assert "cannot create the data folder" in stderr and str(blocker) in stderr
+    assert "nothing fetched" in stderr
     assert "--data-dir" in stderr and "--source" not in stderr and "but: ;" not in stderr
 
 
-def test_fetch_finds_and_verifies_cached_maps(localizer_cache, offline):
-    code, stdout, stderr = run_main(["fetch", "--n-subjects", "4",
-                                     "--data-dir", str(localizer_cache)])
+def write_both_caches(data_dir, n_subjects=4):
+    """The button-press and the checkerboard maps in one nilearn folder, one index."""
+    from conftest import write_localizer_cache
+    from test_two_conditions import write_checkerboard_cache
+
+    root = write_localizer_cache(data_dir, n_subjects)
+    index = json.loads((root / "download").read_text())
+    write_checkerboard_cache(data_dir, n_subjects)
+    index.update(json.loads((root / "download").read_text()))
+    (root / "download").write_text(json.dumps(index))
+    return root
+
+
+def test_fetch_finds_and_verifies_cached_maps(tmp_path, offline):
+    write_both_caches(tmp_path)
+    code, stdout, stderr = run_main(["fetch", "--n-subjects", "4", "--data-dir", str(tmp_path)])
     assert code == 0, stderr
-    assert "4 subjects" in stdout and str(localizer_cache) in stdout
+    assert "4 subjects' contrast and t-maps" in stdout and str(tmp_path) in stdout
+    assert "4 subjects' vertical and horizontal checkerboard maps" in stdout
+    # what fetch verified is what the lessons then load offline: real maps, not SIMULATED
+    assert not gt.load_localizer(n_subjects=4, data_dir=tmp_path, verbose=0).is_simulated
+    boards = gt.load_checkerboards(n_subjects=4, data_dir=tmp_path, verbose=0)
+    assert boards.source == "nilearn" and not boards.is_simulated
+
+
+def test_fetch_with_only_the_button_press_maps_cached_says_what_is_missing(tmp_path, offline):
+    root = write_both_caches(tmp_path)  # nilearn's index lists both; only one was downloaded
+    for path in (root / "brainomics_data").rglob("cmaps_*Checkerboard.nii.gz"):
+        path.unlink()
+    code, stdout, stderr = run_main(["fetch", "--n-subjects", "4", "--data-dir", str(tmp_path)])
+    assert code == 1 and stderr.count("\n") == 1
+    assert "fetched the button-press maps but not the checkerboard maps" in stderr
+    assert "4 subjects' contrast and t-maps read and verified" in stdout
+    assert "--source" not in stderr and "NILEARN_DATA" in stderr
+
+
+def test_fetch_with_only_the_checkerboards_cached_says_what_is_missing(tmp_path, offline):
+    root = write_both_caches(tmp_path, n_subjects=3)
+    for path in (root / "brainomics_data").rglob(f"*maps_{_CONTRAST_FILE}.nii.gz"):
+        path.unlink()
+    code, stdout, stderr = run_main(["fetch", "--n-subjects", "3", "--data-dir", str(tmp_path)])
+    assert code == 1 and stderr.count("\n") == 1
+    assert "fetched the checkerboard maps but not the button-press maps" in stderr
+    assert "3 subjects' vertical and horizontal checkerboard maps read" in stdout
 
 
 def _fake_call(calls, code=0):
