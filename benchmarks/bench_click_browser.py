@@ -118,7 +118,8 @@ def time_browser_clicks(url, targets):
                 timeout=30_000)
             page.wait_for_timeout(400)  # let late updates land, then read the last one
             result = page.evaluate("() => window.__gtClick")
-            latencies.append(max(result["changed"].values()) - result["down"])
+            latencies.append({view: when - result["down"]
+                              for view, when in result["changed"].items()})
         browser.close()
     return latencies
 
@@ -160,12 +161,16 @@ def main():
             process.wait(20)
     nilearn = time_nilearn_slices(state, voxels, max(3, args.clicks // 5))
     load = os.getloadavg()[0]
+    views = {view: statistics.median(t[view] for t in latencies) for view in latencies[0]}
+    latencies = [max(t.values()) for t in latencies]
     click_ms = statistics.median(latencies)
     nilearn_ms = 1000 * statistics.median(nilearn)
     print(f"load average (1 min): {load:.1f} on {os.cpu_count()} CPUs")
     print(f"browser, click on the t map -> readout, slices and crosshairs redrawn: median "
           f"{click_ms:.0f} ms over {len(latencies)} clicks (target <= 150 ms; "
           f"max {max(latencies):.0f} ms)")
+    print("  per view (median ms after pointer down): " + ", ".join(
+        f"{view} {ms:.0f}" for view, ms in sorted(views.items(), key=lambda kv: kv[1])))
     print(f"nilearn plot_stat_map at the clicked voxel (kernel, PNG): median {nilearn_ms:.0f} ms"
           " (nilearn's view_img cannot report a click to Python)")
     print(f"ratio nilearn slices / glmteach click in the browser: {nilearn_ms / click_ms:.1f}x")

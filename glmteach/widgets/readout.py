@@ -430,7 +430,8 @@ class CursorViews:
     """The slice view and the readout side by side (wrapping on narrow screens)."""
 
     def __init__(self, state):
-        self.slices, self.readout = SliceView(state), VoxelReadout(state)
+        self.readout = VoxelReadout(state)  # first: the numbers reach the page first
+        self.slices = SliceView(state)
         self.widget = widgets.HBox([self.slices.widget, self.readout.widget],
                                    layout=widgets.Layout(flex_flow="row wrap",
                                                          align_items="flex-start"))
