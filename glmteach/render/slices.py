@@ -43,9 +43,13 @@ class SliceFigure:
     template : ndarray, shape grid's original (nx, ny, nz), optional
         Background (default: the MNI152 template resampled to the grid; the grid's own
         outline if nilearn cannot provide it).
+    with_title : bool
+        Room for the title of :meth:`set_volume` (False: the caller writes it elsewhere,
+        and a new map never redraws the frame).
     """
 
-    def __init__(self, grid, vmax=6.0, panel_height=2.0, colorbar_label="t", template=None):
+    def __init__(self, grid, vmax=6.0, panel_height=2.0, colorbar_label="t", template=None,
+                 with_title=True):
         self.grid = grid
         self.cmap = signed_cmap()
         self.norm = colors.Normalize(-vmax, vmax)
@@ -64,16 +68,16 @@ class SliceFigure:
         self._gray = colormaps["gray"]
         self._lut = (self.cmap(np.linspace(0, 1, 256)) * 255).astype(np.uint8)
         self.axes = {}
-        self.fig = self._layout(panel_height, colorbar_label)
+        self.fig = self._layout(panel_height, colorbar_label, 0.3 if with_title else 0.1)
         self._title = self.fig.text(0.01, 0.985, "", fontsize=10, ha="left", va="top")
         self._base = None  # the static part, rendered (H, W, 4) uint8
         self._pixels = {view: self._pixel_grid(view) for view in _VIEWS}
 
-    def _layout(self, height, colorbar_label):
+    def _layout(self, height, colorbar_label, top):
         extents = self.grid.extents
         mm = [(extents[v][1] - extents[v][0], extents[v][3] - extents[v][2]) for v in _VIEWS]
         scale = height / max(h for _, h in mm)
-        gap, top, bottom, bar_w = 0.08, 0.3, 0.25, 0.8
+        gap, bottom, bar_w = 0.08, 0.25, 0.8
         fig_w = sum(w for w, _ in mm) * scale + gap * 4 + bar_w
         fig_h = height + top + bottom
         fig = new_figure(fig_w, fig_h)

@@ -326,6 +326,7 @@ class SliceView:
         self.caption = widgets.HTML(_HINT, layout=widgets.Layout(max_width="470px"))
         self.widget = widgets.VBox([self.choice, self.image, self.caption])
         self._figure = self._grid = None
+        self._shows = ""
         self._lock = threading.RLock()
         self.image.on_click(self._on_click)
         self.image.on_key(self._on_key)
@@ -354,7 +355,8 @@ class SliceView:
             if change is None or change["name"] == "ttest" or self._figure is None:
                 self._grid = render.BrainGrid(s.masked.mask, s.masked.affine)
                 vmax = _nice(np.percentile(np.abs(s.ttest.t), 99.9))
-                self._figure = slice_pictures.SliceFigure(self._grid, vmax=vmax)
+                self._figure = slice_pictures.SliceFigure(self._grid, vmax=vmax,
+                                                          with_title=False)
             options = self._options()
             current = self.choice.value
             self.choice.options = options
@@ -378,7 +380,9 @@ class SliceView:
                 values, threshold = np.where(survives, t, 0.0), 0.0
                 title = (f"{METHODS[name].label}: {int(survives.sum()):,} voxels survive "
                          f"at FWER < {s.alpha:g} (t shown)")
-            self._figure.set_volume(self._grid.volume(values), threshold, title)
+            # the description goes under the picture: the figure's frame stays as drawn
+            self._figure.set_volume(self._grid.volume(values), threshold)
+            self._shows = title
             if cursor_too and s.cursor is not None:
                 self._figure.set_cursor(self._abc(s.cursor))
             self.image.value = self._figure.to_png()
@@ -386,8 +390,8 @@ class SliceView:
 
     def _caption(self):
         x, y, z = self._figure.cut_mm()
-        return (f"<div style='font-size:12px'>Cut through x = {x:.0f}, y = {y:.0f}, z = "
-                f"{z:.0f} mm.</div>{_HINT}")
+        return (f"<div style='font-size:12px'><b>{html.escape(self._shows)}</b>; cut through "
+                f"x = {x:.0f}, y = {y:.0f}, z = {z:.0f} mm.</div>{_HINT}")
 
     def _on_threshold(self, change):
         """The t map follows the p threshold; survivors follow alpha and n_perm."""
