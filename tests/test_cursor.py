@@ -124,6 +124,7 @@ def test_readout_numbers_equal_the_statistics_api(state, reference):
     rft = corrections.correct(tt, "rft", field=field).p_corrected
     fdr = corrections.correct(tt, "fdr_bh").p_corrected
     perm_p = perm.corrected_p(n_perm=n_perm)
+    perm_p_error = perm.corrected_p_error(n_perm=n_perm)
     for column in [int(np.argmax(tt.t)), *rng.choice(tt.t.size, 5, replace=False)]:
         state.point_at_voxel(np.argwhere(masked.mask)[column], "slice")
         numbers = voxel_numbers(state)
@@ -135,10 +136,18 @@ def test_readout_numbers_equal_the_statistics_api(state, reference):
         assert by_name["rft"].p == pytest.approx(rft[column], rel=1e-12)
         assert by_name["fdr_bh"].p == fdr[column]
         assert by_name["permutation"].p == perm_p[column]
+        assert by_name["permutation"].p_error == perm_p_error[column]
         for m in numbers.methods:
             assert m.survives == (m.p <= state.alpha)
         text = cursor_views(state).readout.html.value
         assert f"{tt.t[column]:.2f}" in text
+    # a prefix of the flips (a sample: a non-zero Monte-Carlo error, finite population)
+    p100 = perm.corrected_p(n_perm=100)
+    column = int(np.flatnonzero((p100 > 0.05) & (p100 < 0.9))[0])
+    state.point_at_voxel(np.argwhere(masked.mask)[column], "slice")
+    row = {m.name: m for m in voxel_numbers(state, n_perm=100).methods}["permutation"]
+    assert row.p == perm.corrected_p(n_perm=100)[column]
+    assert row.p_error == perm.corrected_p_error(n_perm=100)[column] > 0
     # survivors counted from the readout's p maps = the comparison panel's counts
     for name, result in state.comparison().items():
         assert int((method_p_values(state, name) <= state.alpha).sum()) == result.n_survivors
@@ -162,6 +171,8 @@ def test_readout_cluster_rows_equal_the_cluster_api(state, reference):
         assert by_name["size"].p == direct.cluster_p("size", n_perm)[peak]
         assert by_name["mass"].p == direct.cluster_p("mass", n_perm)[peak]
         assert by_name["tfce"].p == direct.tfce_p(n_perm)[peak]
+        assert by_name["size"].p_error == direct.cluster_p_error("size", n_perm)[peak]
+        assert by_name["tfce"].p_error == direct.tfce_p_error(n_perm)[peak]
         size = int(direct.cluster_sizes()[direct.labels[peak] - 1])
         assert f"{size:,} voxels" in by_name["size"].note
         # random field theory's cluster p (spm_P_RF) of the peak's cluster

@@ -155,10 +155,10 @@ def voxel_numbers(state, alpha=None, n_perm=None):
 def _at_voxel(state, name, label, column, alpha, n_perm, note=""):
     p = float(method_p_values(state, name, n_perm)[column])
     error = None
-    if name == "permutation":
+    if name == "permutation":  # the statistics API's Monte-Carlo error (finite population)
         n = state.effective_n_perm(n_perm)
-        exact = state.permutation.exact and n >= state.permutation.n_flips
-        error = 0.0 if exact else float(np.sqrt(p * (1 - p) / n))
+        perm = state.permutation
+        error = float(perm._null.p_error(perm.stat[column:column + 1], n)[0])
         note = f"{n:,} flips"
     elif name == "rft":
         note = "smooth Gaussian field (expected Euler characteristic)"
@@ -180,6 +180,9 @@ def _cluster_rows(state, column, alpha, n_perm):
     else:
         where = {kind: f"not in a cluster (|t| < {threshold:.2f} here)"
                  for kind, _ in _CLUSTER_KINDS}
+    errors = {"size": lambda: clusters.cluster_p_error("size", n)[column],
+              "mass": lambda: clusters.cluster_p_error("mass", n)[column],
+              "tfce": lambda: clusters.tfce_p_error(n)[column]}
     rows = []
     if "rft_cluster" in state.methods and _available(state, "rft_cluster"):
         p = float(method_p_values(state, "rft_cluster", n_perm)[column])
@@ -188,12 +191,11 @@ def _cluster_rows(state, column, alpha, n_perm):
                                                     "data, no flips"))
     for kind, label_ in _CLUSTER_KINDS:
         p = float(method_p_values(state, kind, n_perm)[column])
-        rows.append(MethodAtVoxel(kind, label_, p, p <= alpha,
-                                  float(np.sqrt(p * (1 - p) / n)), f"{where[kind]}; {n:,} flips"))
+        rows.append(MethodAtVoxel(kind, label_, p, p <= alpha, float(errors[kind]()),
+                                  f"{where[kind]}; {n:,} flips"))
     if clusters.tfce is not None:
         p = float(method_p_values(state, "tfce", n_perm)[column])
-        rows.append(MethodAtVoxel("tfce", "TFCE (perm.)", p, p <= alpha,
-                                  float(np.sqrt(p * (1 - p) / n)),
+        rows.append(MethodAtVoxel("tfce", "TFCE (perm.)", p, p <= alpha, float(errors["tfce"]()),
                                   f"TFCE = {abs(float(clusters.tfce[column])):,.1f}; "
                                   f"{n:,} flips"))
     return rows
