@@ -36,6 +36,18 @@ def offline_env(tmp_path):
     return env
 
 
+NOTEBOOK_06_DESIGNS = """
+import numpy as np
+import pandas as pd
+from glmteach.designs import KINDS, group_design
+covariates = pd.DataFrame({"subject": [f"S{i:02d}" for i in range(16)],
+                           "age": np.linspace(20.0, 50.0, 16)})
+Y = np.random.default_rng(1).standard_normal((32, 300))
+for kind in KINDS:
+    group_design(kind, covariates).test(Y, n_perm=300, progress=lambda fraction: None)
+"""
+
+
 @pytest.mark.slow
 def test_postbuild_offline_continues_and_warms_numba_cache(tmp_path):
     env = offline_env(tmp_path)
@@ -50,6 +62,16 @@ def test_postbuild_offline_continues_and_warms_numba_cache(tmp_path):
     assert "numba cache warm" in result.stdout, result.stderr
     cached = list((tmp_path / "numba_cache").rglob("*.nbi"))
     assert cached, "postBuild left numba's cache empty"
+    kernels = {path.name.split("-")[0] for path in cached}
+    assert {"glm.screen_tile", "glm.refine", "glm.q_to_t", "_rearrange._unrank_rows",
+            "signflip.max_null_blocks"} <= kernels, sorted(kernels)
+    # notebook 06's designs at the lesson's size (16 subjects) then compile nothing new
+    lesson = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK_06_DESIGNS], cwd=ROOT, capture_output=True, text=True,
+        env={**env, "NUMBA_DEBUG_CACHE": "1"}, timeout=300)
+    assert lesson.returncode == 0, lesson.stderr
+    assert "[cache] data loaded" in lesson.stdout + lesson.stderr
+    assert "[cache] data saved" not in lesson.stdout + lesson.stderr, lesson.stdout
     assert not (tmp_path / "nilearn_data" / "brainomics_localizer" / "brainomics_data").exists()
     from glmteach.jupyter_config import CONFIG_DIR, LAB_OVERRIDES, SERVER_CONFIG
     installed = tmp_path / "prefix" / "etc" / "jupyter"
