@@ -70,10 +70,8 @@ def test_signed_mip_against_brute_force():
 
 def _hemisphere_colours(figure, png, view):
     """Mean (red - blue) of coloured pixels in the left and right halves of one view."""
-    ax = figure._images[figure.names[0], view].axes
-    x0, y0, x1, y1 = ax.get_window_extent().extents.round().astype(int)
-    height = figure.fig.canvas.get_width_height()[1]
-    pixels = _pixels(png)[height - y1:height - y0, x0:x1]
+    top, bottom, left, right = figure._rasters[figure.names[0], view].box
+    pixels = _pixels(png)[top:bottom, left:right]
     warmth = pixels[..., 0] - pixels[..., 2]
     middle = pixels.shape[1] // 2
     return warmth[:, :middle].mean(), warmth[:, middle:].mean()
@@ -144,3 +142,80 @@ def test_mask_figure_and_static_glass_brain(tmp_path):
     render.static_glass_brain(nib.Nifti1Image(volume, AFFINE_LAS), threshold=1.0,
                               output_file=out)
     assert Image.open(out).size[0] > 100
+
+
+def test_painted_pixels_are_the_shown_voxels():
+    """At each voxel's centre pixel the picture is coloured iff the voxel is shown, in the
+    voxel's own colour (brute force over the projection; edges fall half-way between)."""
+    from glmteach.render._raster import ViewRaster
+
+    rng = np.random.default_rng(7)
+    values = rng.uniform(0, 3, (12, 15)).astype(np.float32)
+    shown = values > 1.5
+    factor = 20  # pixels per voxel: voxel (i, j)'s centre is pixel (20 i + 10, 20 j + 10)
+    raster = ViewRaster((5, 5 + 12 * factor, 7, 7 + 15 * factor), values.shape)
+    rgb = np.full((12 * factor + 10, 15 * factor + 14, 3), 255, np.uint8)
+    lut = (render.sequential_cmap()(np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+    raster.paint(rgb, values, shown, lut, 0.0, 3.0)
+    for i in range(12):
+        for j in range(15):
+            pixel = rgb[5 + factor * i + factor // 2, 7 + factor * j + factor // 2].astype(int)
+            if shown[i, j]:
+                expected = lut[int(np.clip(values[i, j] / 3.0 * 255, 0, 255))]
+                assert np.abs(pixel - expected).max() <= 25, (i, j)
+            else:
+                assert (pixel == 255).all(), (i, j)
+
+
+def test_png_is_the_picture():
+    from io import BytesIO
+
+    from PIL import Image
+
+    rgb = np.random.default_rng(8).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    decoded = np.asarray(Image.open(BytesIO(render.rgba_png(rgb))).convert("RGB"))
+    np.testing.assert_array_equal(decoded, rgb)
+
+
+def _texts(fig):
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def test_projector_sizes_of_the_comparison_figure(embedded16):
+    """At 72 dpi a point is a pixel: each view >= 300 px wide, each text >= 12 px, and the
+    picture fits the ~1,330 px a 1366-px-wide projector leaves to the lesson."""
+    from glmteach.widgets import panels
+
+    _, masked = embedded16
+    grid = render.BrainGrid(masked.mask, masked.affine)
+    figure = render.GlassBrainFigure(
+        grid, ["Bonferroni", "RFT", "Permutation"], n_cols=3, signed=False,
+        view_width=panels.COMPARISON_VIEW_PX / panels.PX, stack="column", title_lines=2,
+        colorbar_label="-log10 corrected p")
+    for name in figure.names:
+        figure.set_values(name, np.abs(np.random.default_rng(0).standard_normal(
+            masked.n_voxels)) * 2)
+    figure.set_threshold(1.3)
+    rgb = figure.to_rgb()
+    assert rgb.shape[1] <= 1330
+    for (_, _), raster in figure._rasters.items():
+        top, bottom, left, right = raster.box
+        assert right - left >= 300
+    sizes = [t.get_fontsize() for t in _texts(figure.fig)]
+    assert sizes and min(sizes) >= 12
+    assert render.PNG_DPI == 72 and figure.fig.dpi == 72
+
+
+def test_histogram_value_labels_have_rows_and_legible_text():
+    lines = {"Bonferroni": dict(color="#aa3377"), "RFT": dict(color="#b86e00")}
+    hist = render.HistogramFigure(lines, "max |t|", value_labels=list(lines))
+    hist.set_counts([1, 2, 3], [4.0, 5.0, 6.0, 7.0])
+    hist.set_line("Bonferroni", [5.5])
+    hist.set_line("RFT", [5.5])  # the same value: both labels readable, one row each
+    labels = [hist._values[name] for name in lines]
+    assert [t.get_text() for t in labels] == ["Bonferroni: 5.50", "RFT: 5.50"]
+    assert labels[0].get_position()[1] != labels[1].get_position()[1]
+    hist.to_png()
+    assert min(t.get_fontsize() for t in _texts(hist.fig)) >= 12

@@ -9,7 +9,7 @@
 """
 
 from ..palette import sequential_cmap, signed_cmap
-from ._canvas import PNG_DPI, _LiveFigure, figure_png, new_figure, rgba_png
+from ._canvas import FONT_SIZE, PNG_DPI, _LiveFigure, figure_png, new_figure, rgba_png
 from .glass import GlassBrainFigure
 from .grid import VIEWS, BrainGrid, mni_brain_mask, mni_template, signed_mip
 from .histogram import HistogramFigure
@@ -17,7 +17,7 @@ from .mask import MaskFigure
 from .static import static_glass_brain
 
 __all__ = [
-    "PNG_DPI", "VIEWS", "BrainGrid", "GlassBrainFigure", "HistogramFigure", "MaskFigure",
+    "FONT_SIZE", "PNG_DPI", "VIEWS", "BrainGrid", "GlassBrainFigure", "HistogramFigure", "MaskFigure",
     "figure_png", "mni_brain_mask", "mni_template", "new_figure", "rgba_png",
     "sequential_cmap", "signed_cmap", "signed_mip", "static_glass_brain",
 ]

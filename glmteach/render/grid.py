@@ -46,9 +46,11 @@ class BrainGrid:
         self.mask = self.canonical(mask)
         self._flat_index = self._canonical_flat(mask)
         self.extents = self._extents(mask.shape)
+        self.in_mni = False  # whether the MNI brain outlines the data (glass-brain outline)
         if outline is None:
             outline = mni_brain_mask(mask.shape, self.affine)
-            if not _fits(outline, mask):  # not in MNI space: outline the data instead
+            self.in_mni = _fits(outline, mask)
+            if not self.in_mni:  # not in MNI space: outline the data instead
                 outline = mask
         outline = self.canonical(np.asarray(outline, dtype=bool)) | self.mask
         self.silhouettes = {view: outline.any(axis=_AXIS[view]).T for view in VIEWS}

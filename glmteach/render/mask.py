@@ -4,7 +4,7 @@ import numpy as np
 from matplotlib import colors
 
 from .. import palette
-from ._canvas import PNG_DPI, figure_png, new_figure
+from ._canvas import FONT_SIZE, PNG_DPI, figure_png, new_figure
 from .grid import _AXIS, VIEWS, mni_template
 
 
@@ -66,7 +66,8 @@ class MaskFigure:
                    origin="lower", extent=extent)
         if view in "yz":
             for x, label in ((0.02, "L"), (0.98, "R")):
-                ax.text(x, 0.02, label, transform=ax.transAxes, fontsize=9, color="white",
+                ax.text(x, 0.02, label, transform=ax.transAxes, fontsize=FONT_SIZE,
+                        color="white",
                         ha="left" if label == "L" else "right", va="bottom")
 
     def to_png(self, dpi=PNG_DPI):

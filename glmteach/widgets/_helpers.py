@@ -24,8 +24,13 @@ def message_html(text, kind="info"):
 
 
 def png_image(width=None):
-    """An empty ``ipywidgets.Image`` for PNG bytes."""
-    layout = widgets.Layout(width=width) if width else widgets.Layout()
+    """An empty ``ipywidgets.Image`` for PNG bytes.
+
+    Shown at its own pixel size (figures are drawn at 72 dpi: a 12 pt text is 12 px), never
+    stretched by its box, and scaled down only where the page is narrower than the picture.
+    """
+    layout = widgets.Layout(width=width, max_width="100%", height="auto",
+                            align_self="flex-start", object_fit="contain")
     return widgets.Image(format="png", layout=layout)
 
 

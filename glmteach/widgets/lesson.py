@@ -70,6 +70,7 @@ STEPS = [
     },
     {
         "panel": "comparison",
+        "layout": "wide",
         "title": "4. Family-wise error: Bonferroni, random fields, permutations",
         "explanation": (
             "To make the chance of <i>any</i> false positive below alpha, the threshold must "
@@ -308,10 +309,14 @@ class Lesson:
         self.back.on_click(lambda _: self.go(self.index - 1))
         self.next.on_click(lambda _: self.go(self.index + 1))
         self.check.on_click(lambda _: self.answer())
-        self.answer_box = widgets.HBox()
+        self.answer_box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+        # "side" steps: the text and question in a column beside the panel (both in the
+        # first screen of a projector); "wide" steps: the panel gets the page's width.
+        self.text = widgets.VBox()
+        self.page = widgets.Box(layout=widgets.Layout(flex_flow="row wrap", width="100%",
+                                                      align_items="flex-start"))
         self.widget = widgets.VBox([
-            widgets.HBox([self.back, self.next, self.position]), self.explanation, self.body,
-            self.question, self.answer_box, self.feedback])
+            widgets.HBox([self.back, self.next, self.position]), self.page])
         self.index = 0
         self.go(0)
 
@@ -329,6 +334,7 @@ class Lesson:
         self.explanation.value = f"<p>{step['explanation']}</p>"
         panel = self.panels[self.index]
         self.body.children = [panel.widget]
+        self._arrange(step.get("layout", "side"))
         if (step["panel"] == "comparison" and self.state.ttest is not None
                 and self.state.permutation is None and not self.state.busy):
             panel.start("permute")  # the null is needed on arrival: start it (progress bar)
@@ -344,6 +350,19 @@ class Lesson:
     def _on_submit(self, change):
         if change["new"].strip():
             self.answer()
+
+    def _arrange(self, layout):
+        parts = [self.explanation, self.question, self.answer_box, self.feedback]
+        if layout == "wide":
+            self.page.layout.flex_flow = "column"
+            self.body.layout = widgets.Layout(width="100%")
+            self.page.children = [parts[0], self.body, *parts[1:]]
+            return
+        self.page.layout.flex_flow = "row wrap"
+        self.text.layout = widgets.Layout(flex="0 0 340px", margin="0 16px 0 0")
+        self.body.layout = widgets.Layout(flex="1 1 600px", min_width="0")
+        self.text.children = parts
+        self.page.children = [self.text, self.body]
 
     def answer(self, value=None):
         """Check the learner's answer (the widget's value by default); show the verdict."""

@@ -18,6 +18,16 @@ from .cursor import abs_t_volume, clickable_projection
 from .readout import cursor_views
 
 
+# Picture sizes in pixels (figures are drawn at 72 dpi, shown at their own size): a
+# projector at 1366 x 768 gives the lesson about 1,330 px; steps 1-3 share it with the
+# text column (about 950 px left), step 4 has all of it.
+PX = render.PNG_DPI
+SUBJECT_COLUMNS, SUBJECT_VIEW_PX = 8, 84  # step 1: 16 subjects in two rows
+SIDE_VIEW_PX = 220  # steps 2-3: three views beside the text column
+COMPARISON_VIEW_PX = 300  # step 4: each view of each method
+SIDE_WIDTH_PX, WIDE_WIDTH_PX = 900, 1180  # histograms
+
+
 def _grid_of(masked):
     return render.BrainGrid(masked.mask, masked.affine)
 
@@ -92,8 +102,8 @@ class FetchPanel(Panel):
         vmax = float(np.percentile(np.abs(np.concatenate([v[grid.mask] for v in volumes])),
                                    99.5))
         self.figure = render.GlassBrainFigure(
-            grid, maps.subjects, display_mode="z", n_cols=min(4, len(imgs)),
-            vmax=_nice(vmax), colorbar_label=unit, panel_height=1.35)
+            grid, maps.subjects, display_mode="z", n_cols=min(SUBJECT_COLUMNS, len(imgs)),
+            vmax=_nice(vmax), colorbar_label=unit, view_width=SUBJECT_VIEW_PX / PX)
         for name, volume in zip(maps.subjects, volumes):
             self.figure.set_volume(name, volume)
         self.threshold_slider.description = f"show |{unit}| >"
@@ -137,7 +147,8 @@ class MaskPanel(Panel):
         s = self.state
         self.smoothing_slider = widgets.FloatSlider(min=0.0, max=16.0, step=1.0,
                                                     description="FWHM (mm)",
-                                                    continuous_update=False)
+                                                    continuous_update=False,
+                                                    style={"description_width": "initial"})
         self.progress = ProgressRow(s, ["remask"], "masking", stoppable=False)
         self.count = widgets.HTML()
         self.mask_image, self.subject_image = png_image(), png_image()
@@ -193,7 +204,7 @@ class MaskPanel(Panel):
         self.count.value = (f"<b>{masked.n_voxels:,}</b> voxels in the group mask "
                             f"(= {masked.n_voxels:,} tests). {html.escape(masked.summary())}")
         if self._mask_figure is None:
-            self._mask_figure = render.MaskFigure(grid)
+            self._mask_figure = render.MaskFigure(grid, panel_height=240 / PX)
         else:
             self._mask_figure.set_mask(grid)
         self.mask_image.value = self._mask_figure.to_png()
@@ -201,7 +212,8 @@ class MaskPanel(Panel):
         figure = render.GlassBrainFigure(
             grid, [f"{masked.subjects[0]} after smoothing (FWHM "
                    f"{masked.smoothing_fwhm or 0:g} mm)"],
-            vmax=_nice(np.percentile(np.abs(first), 99)), colorbar_label="effect")
+            vmax=_nice(np.percentile(np.abs(first), 99)), colorbar_label="effect",
+            view_width=SIDE_VIEW_PX / PX)
         figure.set_values(figure.names[0], first)
         self._subject_figure = figure
         self.subject_image.value = figure.to_png()
@@ -237,7 +249,8 @@ class TTestPanel(Panel):
             return
         self._map = render.GlassBrainFigure(
             _grid_of(masked), ["z map (one-sample t-test)"],
-            vmax=_nice(np.percentile(np.abs(tt.z), 99.9)), colorbar_label="z")
+            vmax=_nice(np.percentile(np.abs(tt.z), 99.9)), colorbar_label="z",
+            view_width=SIDE_VIEW_PX / PX)
         self._map.set_values(self._map.names[0], tt.z)
         self._hist = _t_histogram(tt)
         self._on_threshold()
@@ -267,7 +280,8 @@ def _t_histogram(tt):
 
     hist = render.HistogramFigure(
         {"threshold": palette.line("uncorrected"),
-         f"null t({tt.df:g}) density": dict(color=palette.TEXT, linestyle=":")}, "t")
+         f"null t({tt.df:g}) density": dict(color=palette.TEXT, linestyle=":")}, "t",
+        size=(SIDE_WIDTH_PX / PX, 240 / PX))
     limit = max(np.abs(tt.t).max(), stats.t.isf(0.5e-6, tt.df)) * 1.05
     counts, edges = np.histogram(tt.t, bins=120, range=(-limit, limit))
     centres = (edges[:-1] + edges[1:]) / 2
@@ -395,8 +409,8 @@ class ComparisonPanel(Panel):
         self._sync_n_perm_options()
         labels = [f"{m}" for m in s.methods]
         self._maps = render.GlassBrainFigure(
-            _grid_of(s.masked), labels, n_cols=len(labels), signed=False, vmax=3.0,
-            panel_height=1.6, stack="column", title_lines=2,
+            _grid_of(s.masked), labels, n_cols=min(3, len(labels)), signed=False, vmax=3.0,
+            view_width=COMPARISON_VIEW_PX / PX, stack="column", title_lines=2,
             colorbar_label="-log10 corrected p")
         self._null = _null_histogram(s)
         self._values_for, self._null_drawn = {}, None
@@ -478,14 +492,22 @@ def _null_histogram(state):
 
     lines = {_LINE_LABELS[name]: style for name, style in _LINE_STYLES.items()}
     lines["observed max |t|"] = palette.line("observed")
-    hist = render.HistogramFigure(lines, "max |t| over the brain", size=(7.4, 2.6),
-                                  band_label="permutation threshold:\n95% Monte-Carlo interval")
+    hist = render.HistogramFigure(lines, "max |t| over the brain",
+                                  size=(WIDE_WIDTH_PX / PX, 300 / PX),
+                                  band_label="permutation threshold:\n95% Monte-Carlo interval",
+                                  value_labels=list(lines))
     tt = state.ttest
     bonferroni_top = stats.t.isf(0.005 / tt.t.size, tt.df)  # alpha = 0.01 two-sided
     top = max(bonferroni_top, np.abs(tt.t).max())
     if state.permutation is not None:  # the far tail (flips near the observed) is cut
         top = max(top, np.quantile(np.abs(state.permutation.max_null), 0.995))
-    hist.edges = np.linspace(0.0, top * 1.05, 81)
+    # the axis starts near the data: the lowest threshold or the bulk of the null
+    low = min(stats.t.isf(0.1 / tt.t.size, tt.df), np.abs(tt.t).max())
+    if state.field is not None:  # random field theory's lowest threshold (alpha = 0.2)
+        low = min(low, state.field.threshold(0.2, tt.df, two_sided=tt.two_sided))
+    if state.permutation is not None:
+        low = min(low, np.quantile(np.abs(state.permutation.max_null), 0.001))
+    hist.edges = np.linspace(0.9 * low, top * 1.05, 81)
     hist.ylim = (0.0, 0.1)
     if state.permutation is not None:
         counts, _ = np.histogram(np.abs(state.permutation.max_null), bins=hist.edges)
