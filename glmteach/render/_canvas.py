@@ -83,7 +83,6 @@ class _LiveFigure:
         if self._background is None:
             canvas.draw()
             self._background = canvas.copy_from_bbox(self.fig.bbox)
-            self._on_background(np.asarray(canvas.buffer_rgba())[..., :3])
         else:
             canvas.restore_region(self._background)
         renderer = canvas.get_renderer()
@@ -91,9 +90,6 @@ class _LiveFigure:
             if artist.get_visible():
                 artist.draw(renderer)
         return self._paint(np.asarray(canvas.buffer_rgba())[..., :3])
-
-    def _on_background(self, rgb):
-        """Called with the static picture each time it is drawn anew."""
 
     def _paint(self, rgb):
         """What subclasses add with NumPy over the Agg picture (``rgb`` is read-only)."""

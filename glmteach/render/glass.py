@@ -167,9 +167,8 @@ class GlassBrainFigure(_LiveFigure):
         extent = self.grid.extents[view]
         (x0, y0), (x1, y1) = ax.transData.transform([(extent[0], extent[2]),
                                                       (extent[1], extent[3])])
-        height = int(round(ax.figure.bbox.height))
-        box = (height - int(round(y1)), height - int(round(y0)), int(round(x0)),
-               int(round(x1)))
+        height = ax.figure.bbox.height
+        box = (height - y1, height - y0, x0, x1)
         return ViewRaster(box, self.grid.silhouettes[view].shape)
 
     def set_volume(self, name, volume):
@@ -201,22 +200,13 @@ class GlassBrainFigure(_LiveFigure):
             magnitude = np.abs(data) if self.signed else data
             self._layers[name, view] = (data, (magnitude >= self.threshold) & (data != 0))
 
-    def _on_background(self, rgb):
-        """Per view, how much its outline darkens colours drawn over it (the glass)."""
-        self._glass = {}
-        for key, raster in self._rasters.items():
-            top, bottom, left, right = raster.box
-            grey = rgb[top:bottom, left:right].mean(axis=2)
-            paper = np.percentile(grey, 90)  # white, or the silhouette's grey
-            self._glass[key] = np.clip(grey / paper, 0.5, 1.0).astype(np.float32)
-
     def _paint(self, rgb):
         rgb = np.array(rgb)
         vmin, vmax = self.norm.vmin, self.norm.vmax
         for key, raster in self._rasters.items():
             layer = self._layers.get(key)
             if layer is not None:
-                raster.paint(rgb, layer[0], layer[1], self._lut, vmin, vmax, self._glass[key])
+                raster.paint(rgb, layer[0], layer[1], self._lut, vmin, vmax)
         return rgb
 
     def savefig(self, path, dpi=None):
