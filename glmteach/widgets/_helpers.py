@@ -24,14 +24,23 @@ def message_html(text, kind="info"):
 
 
 def png_image(width=None):
-    """An empty ``ipywidgets.Image`` for PNG bytes.
+    """An empty picture for PNG bytes (a :class:`~._a11y.Picture`: it has a text alternative).
 
     Shown at its own pixel size (figures are drawn at 72 dpi: a 12 pt text is 12 px), never
     stretched by its box, and scaled down only where the page is narrower than the picture.
     """
-    layout = widgets.Layout(width=width, max_width="100%", height="auto",
-                            align_self="flex-start", object_fit="contain")
-    return widgets.Image(format="png", layout=layout)
+    from ._a11y import Picture
+
+    layout = widgets.Layout(width=width, max_width="100%", align_self="flex-start")
+    return Picture(layout=layout)
+
+
+def describe(image, text):
+    """Give a picture its text alternative (``alt`` and ``title``), with its numbers."""
+    if hasattr(image, "cursor"):  # a clickable projection: say what clicks and keys do
+        text += (" Click a voxel to point at it; arrow keys and Page Up/Down move the "
+                 "cursor.")
+    image.alt = text
 
 
 def drawing(method):
@@ -65,7 +74,9 @@ class Panel:
         self.state.observe(self._on_idle, names="busy")
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        from ._a11y import page_helper
+
+        return widgets.VBox([self.widget, page_helper()])._repr_mimebundle_(**kwargs)
 
     def show(self, text, kind="info"):
         self.message.value = message_html(text, kind)

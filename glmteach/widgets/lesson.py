@@ -17,6 +17,7 @@ import numpy as np
 
 from .panels import ComparisonPanel, FetchPanel, MaskPanel, TTestPanel
 from .state import LessonState
+from ._a11y import page_helper
 from ._helpers import message_html
 
 STEPS = [
@@ -316,7 +317,7 @@ class Lesson:
         self.page = widgets.Box(layout=widgets.Layout(flex_flow="row wrap", width="100%",
                                                       align_items="flex-start"))
         self.widget = widgets.VBox([
-            widgets.HBox([self.back, self.next, self.position]), self.page])
+            widgets.HBox([self.back, self.next, self.position]), self.page, page_helper()])
         self.index = 0
         self.go(0)
 

@@ -13,7 +13,7 @@ import numpy as np
 from traitlets import link
 
 from .. import narrative, palette, render
-from ._helpers import Panel, ProgressRow, drawing, message_html, png_image
+from ._helpers import Panel, ProgressRow, describe, drawing, message_html, png_image
 from .cursor import abs_t_volume, clickable_projection
 from .readout import cursor_views
 
@@ -106,6 +106,7 @@ class FetchPanel(Panel):
             vmax=_nice(vmax), colorbar_label=unit, view_width=SUBJECT_VIEW_PX / PX)
         for name, volume in zip(maps.subjects, volumes):
             self.figure.set_volume(name, volume)
+        self._unit, self._values = unit, [v[grid.mask] for v in volumes]
         self.threshold_slider.description = f"show |{unit}| >"
         self._on_threshold()
 
@@ -113,8 +114,15 @@ class FetchPanel(Panel):
     def _on_threshold(self, change=None):
         if self.figure is None:
             return
-        self.figure.set_threshold(self.state.display_threshold)
+        threshold = self.state.display_threshold
+        self.figure.set_threshold(threshold)
         self.image.value = self.figure.to_png()
+        shown = "; ".join(f"{name} {int((np.abs(v) >= threshold).sum()):,}"
+                          for name, v in zip(self.figure.names, self._values))
+        describe(self.image, (
+            f"Glass brains seen from above, one per subject, showing |{self._unit}| > "
+            f"{threshold:.1f}: red {self._unit} > 0, blue {self._unit} < 0, colour scale "
+            f"{-self.figure.norm.vmax:g} to {self.figure.norm.vmax:g}. Voxels shown: {shown}."))
 
 
 def _mean_abs_img(imgs):
@@ -208,6 +216,8 @@ class MaskPanel(Panel):
         else:
             self._mask_figure.set_mask(grid)
         self.mask_image.value = self._mask_figure.to_png()
+        describe(self.mask_image, f"The group mask ({masked.n_voxels:,} voxels) in orange over "
+                                  "three slices of the MNI template.")
         first = masked.Y[0]
         figure = render.GlassBrainFigure(
             grid, [f"{masked.subjects[0]} after smoothing (FWHM "
@@ -217,6 +227,9 @@ class MaskPanel(Panel):
         figure.set_values(figure.names[0], first)
         self._subject_figure = figure
         self.subject_image.value = figure.to_png()
+        describe(self.subject_image, (
+            f"Glass brain of {figure.names[0]}: every voxel's value, red > 0, blue < 0, "
+            f"colour scale {-figure.norm.vmax:g} to {figure.norm.vmax:g}."))
 
 
 class TTestPanel(Panel):
@@ -273,6 +286,14 @@ class TTestPanel(Panel):
             f"<b>{p * survivors.size:,.1f}</b> would pass by chance.")
         self.map_image.value = self._map.to_png()
         self.hist_image.value = self._hist.to_png()
+        describe(self.map_image, (
+            f"Glass brain of the group z map: {n:,} voxels shown, those with uncorrected "
+            f"p < {p:.1e} (|z| > {z_threshold:.2f}); red z > 0, blue z < 0."))
+        describe(self.hist_image, (
+            f"Histogram of the t values of {survivors.size:,} voxels with threshold lines "
+            f"at t = -{t_threshold:.2f} and +{t_threshold:.2f} ({n:,} voxels beyond them); "
+            f"dotted curve: the t({self.state.ttest.df:g}) density if no voxel had an "
+            "effect."))
 
 
 def _t_histogram(tt):
@@ -448,6 +469,35 @@ class ComparisonPanel(Panel):
         self.table.value = comparison_table(s, results, alpha, n_perm)
         self.maps_image.value = self._maps.to_png()
         self.null_image.value = self._null.to_png()
+        self._describe(results, alpha, n_perm)
+
+    def _describe(self, results, alpha, n_perm):
+        from ._methods import METHODS
+
+        found = []
+        for name in self.state.methods:
+            r = results.get(name)
+            if r is None:
+                found.append(f"{METHODS[name].label}: not computed yet")
+                continue
+            found.append(f"{r.label}: {r.n_survivors:,} voxels" + (
+                f" (|t| > {r.threshold:.2f})" if np.isfinite(r.threshold) else ""))
+        describe(self.maps_image, (
+            f"Glass brains of -log10 corrected p, one column per method, showing the voxels "
+            f"with corrected p <= alpha = {alpha:.2f}; darker is smaller p. "
+            + "; ".join(found) + "."))
+        lines = [f"{METHODS[m].label} {results[m].threshold:.2f}" for m in _LINE_STYLES
+                 if results.get(m) is not None and np.isfinite(results[m].threshold)]
+        perm = self.state.permutation
+        null = (f"Histogram of the largest |t| over the brain in {n_perm:,} sign flips"
+                if perm is not None else "Null histogram, empty until the permutations run")
+        observed = (f"; observed max |t| {abs(perm.max_null[0]):.2f}" if perm is not None
+                    else "")
+        interval = results.get("permutation")
+        interval = (f" (Monte-Carlo interval {interval.interval[0]:.2f} to "
+                    f"{interval.interval[1]:.2f})" if interval is not None else "")
+        describe(self.null_image, f"{null}. Thresholds: {', '.join(lines)}{interval}"
+                                  f"{observed}.")
 
     # -------------------------------------------------------------- drawing
     def _draw_maps(self, results, alpha):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from . import _ui
+from . import _axe, _ui
 from ._ui import REACT_TIMEOUT, RENDER_TIMEOUT
 
 pytestmark = pytest.mark.e2e
@@ -80,3 +80,7 @@ def test_jupyterlab_run_all_renders_widgets_that_react(lab_server, page):
     _ui.assert_no_errors(page)
     cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has=alpha)
     _ui.save_screenshot(page, "jupyterlab_comparison.png", height=1800, top=cell)
+
+    # axe-core on the notebook's rendered outputs (JupyterLab's own chrome is only recorded)
+    severe = _axe.severe_ours(_axe.audit(page, f"jupyterlab {NOTEBOOK}"))
+    assert not severe, f"axe-core in {NOTEBOOK}:\n{_axe.describe(severe)}"
