@@ -180,7 +180,8 @@ def null_histogram_figure(results, path):
     ax.set_title(f"Null distribution of the maximum: {perm.n_flips:,} {kind}{more}",
                  fontsize=10)
     ax.set_xlim(left=max(0.0, 0.9 * min(finite + [np.min(perm.max_null)])), right=right)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.legend(fontsize=10, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              handlelength=3.0)  # 10 pt at 90 dpi: 12.5 px; long handles show the dashes
     fig.tight_layout()
     fig.savefig(path, dpi=FIGURE_DPI)
 
@@ -231,7 +232,8 @@ th, td { border-bottom: 1px solid #ccc; padding: 0.3rem 0.8rem; text-align: left
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; }
 figcaption { color: #444; font-size: 0.95rem; }
-code { background: #f3f3f3; padding: 0 0.2rem; }
+code { background: #f3f3f3; color: #222; padding: 0 0.2rem; }
+.simulated code { background: #ffffff; color: #b00020; }
 """
 
 _CAPTIONS = {

@@ -123,3 +123,41 @@ def test_signed_map_halves_are_symmetric_monotonic_and_even():
     # the faintest shown colour still stands out from the brain's grey
     grey = _ucs(colors.to_rgb(palette.OUTLINE_FILL))
     assert np.linalg.norm(upper[0] - grey) >= 15 and np.linalg.norm(lower[0] - grey) >= 15
+
+
+def test_report_css_text_reaches_wcag_aa():
+    """Every CSS rule of the report that sets a text colour on a background (or inherits
+    the page's white) reaches 4.5:1; so does code inside the SIMULATED banner."""
+    import re
+
+    from glmteach.report import _CSS
+
+    rules = dict(re.findall(r"([^{}]+)\{([^}]*)\}", _CSS))
+    rules = {selector.strip(): body for selector, body in rules.items()}
+
+    def prop(selector, name):
+        found = re.search(rf"(?<![-\w]){name}:\s*([^;]+);", rules.get(selector, ""))
+        return found.group(1).strip() if found else None
+
+    checked = 0
+    for selector in rules:
+        colour = prop(selector, "color")
+        if colour is None:
+            continue
+        background = prop(selector, "background") or "#ffffff"
+        assert palette.contrast_ratio(colour, background) >= 4.5, selector
+        checked += 1
+    assert checked >= 4
+    banner_code = prop(".simulated code", "color"), prop(".simulated code", "background")
+    assert palette.contrast_ratio(*banner_code) >= 4.5
+
+
+def test_panel_message_boxes_reach_wcag_aa():
+    import re
+
+    from glmteach.widgets._helpers import _STYLES
+
+    for kind, style in _STYLES.items():
+        colour = re.search(r"(?<![-\w])color:\s*([^;]+);", style).group(1)
+        background = re.search(r"background:\s*([^;]+);", style).group(1)
+        assert palette.contrast_ratio(colour, background) >= 4.5, kind

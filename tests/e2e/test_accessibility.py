@@ -136,3 +136,31 @@ def test_lesson_by_keyboard_alone_with_axe_at_every_step(voila_server, page):
     _ui.wait_until(lambda: visible_text(page, "Right") or visible_text(page, "Not quite"),
                    _ui.REACT_TIMEOUT, "feedback on the last question", page=page)
     _ui.assert_no_errors(page)
+
+
+def test_report_is_legible_and_accessible(page, tmp_path):
+    """``glmteach demo``'s report in Chromium: axe-core finds nothing critical or serious;
+    a screenshot of the whole page is saved for the record."""
+    import sys
+
+    from glmteach import cli
+
+    from .conftest import Server, free_port
+
+    out = tmp_path / "report"
+    assert cli.main(["demo", "--source", "embedded", "--out", str(out), "--n-perm",
+                     "1000"]) == 0
+    port = free_port()
+    server = Server("report", [sys.executable, "-m", "http.server", str(port), "--bind",
+                               "127.0.0.1"], port, out, None,
+                    _ui.ARTIFACTS / "report_server.log").start()
+    try:
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.goto(f"{server.url}/report.html")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(_ui.ARTIFACTS / "report_1366.png"), full_page=True)
+        found = _axe.audit(page, "report")
+        severe = [v for v in found if v["impact"] in _axe.SEVERE]
+        assert not severe, f"axe-core on the report:\n{_axe.describe(severe)}"
+    finally:
+        server.stop()
