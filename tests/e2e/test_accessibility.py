@@ -130,6 +130,10 @@ def test_lesson_by_keyboard_alone_with_axe_at_every_step(voila_server, page):
     page.keyboard.press("ArrowRight")
     _ui.wait_until(lambda: _ui.survivor_counts(page) != counts, _ui.REACT_TIMEOUT,
                    "the counts to follow the alpha slider", page=page)
+    page.set_viewport_size({"width": 1366, "height": 1750})  # the whole step: README picture
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(_ui.ARTIFACTS / "voila_comparison_1366.png"))
+    page.set_viewport_size(PROJECTOR)
     answer_choice(page, 2)
     tab_to(page, is_button("Check"), "Check button")
     page.keyboard.press("Enter")
