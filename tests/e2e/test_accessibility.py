@@ -74,12 +74,14 @@ def answer_choice(page, index):
     page.keyboard.press("Space")
     for _ in range(index):
         page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(1000)  # the choice reaches the kernel before Check does
 
 
 def answer_number(page, value):
     tab_to(page, lambda f: f["tag"] == "input" and f["placeholder"].startswith("your answer"),
            "the answer box")
     page.keyboard.type(f"{value}")
+    page.wait_for_timeout(500)
 
 
 def next_step(page):
