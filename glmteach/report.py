@@ -296,10 +296,27 @@ def _settings_html(results):
             f"<p>Made by glmteach {__version__}.</p>")
 
 
+def _alt_text(name, results):
+    """A figure's text alternative, with the numbers it shows (from the table's rows)."""
+    rows = [row for row in results.rows if row.available and np.isfinite(row.threshold)]
+    if name == "subjects":
+        return f"Glass brains of the {len(results.maps.subjects)} subjects' maps, |t| > 2."
+    if name == "null":
+        lines = ", ".join(f"{row.method} {row.threshold:.2f}" for row in rows)
+        return (f"Histogram of the largest |t| over the brain in {results.perm.n_flips:,} "
+                f"sign flips; thresholds: {lines}.")
+    found = [row for row in rows if row.style().name == name]
+    label = _LABELS.get(name, "group t map, uncorrected p < 0.001")
+    if not found:
+        return f"Glass brain: {label}."
+    return (f"Glass brain: {label}, {found[0].n_survivors:,} voxels survive "
+            f"(|t| > {found[0].threshold:.2f}).")
+
+
 def write_html(results, out_dir, files):
     """Write ``out_dir/report.html`` referring to ``files`` by relative paths."""
     parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-             "<title>glmteach report</title>", f"<style>{_CSS}</style></head><body>"]
+             "<title>glmteach report</title>", f"<style>{_CSS}</style></head><body><main>"]
     parts += _header_html(results)
     parts.append(f"<h2>Which voxels survive (&alpha; = {results.alpha:g})?</h2>")
     parts.append(_table_html(results.rows, results.masked.n_voxels))
@@ -307,10 +324,11 @@ def write_html(results, out_dir, files):
         parts.append("<p>" + html.escape(" ".join(results.sentences)).replace(
             "&amp;plusmn;", "&plusmn;") + "</p>")
     for name, filename in files.items():
-        parts.append(f"<figure><img src='{html.escape(filename)}' alt='{name} figure'>"
+        parts.append(f"<figure><img src='{html.escape(filename)}' "
+                     f"alt='{html.escape(_alt_text(name, results), quote=True)}'>"
                      f"<figcaption>{_CAPTIONS[name]}</figcaption></figure>")
     parts.append(_settings_html(results))
-    parts.append("</body></html>")
+    parts.append("</main></body></html>")
     path = Path(out_dir) / REPORT_FILE
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
