@@ -116,13 +116,15 @@ class FetchPanel(Panel):
             return
         threshold = self.state.display_threshold
         self.figure.set_threshold(threshold)
-        self.image.value = self.figure.to_png()
         shown = "; ".join(f"{name} {int((np.abs(v) >= threshold).sum()):,}"
                           for name, v in zip(self.figure.names, self._values))
-        describe(self.image, (
-            f"Glass brains seen from above, one per subject, showing |{self._unit}| > "
-            f"{threshold:.1f}: red {self._unit} > 0, blue {self._unit} < 0, colour scale "
-            f"{-self.figure.norm.vmax:g} to {self.figure.norm.vmax:g}. Voxels shown: {shown}."))
+        with self.image.hold_sync():  # picture and its text in one message
+            self.image.value = self.figure.to_png()
+            describe(self.image, (
+                f"Glass brains seen from above, one per subject, showing |{self._unit}| > "
+                f"{threshold:.1f}: red {self._unit} > 0, blue {self._unit} < 0, colour "
+                f"scale {-self.figure.norm.vmax:g} to {self.figure.norm.vmax:g}. Voxels "
+                f"shown: {shown}."))
 
 
 def _mean_abs_img(imgs):
@@ -284,13 +286,17 @@ class TTestPanel(Panel):
             f"<b>{n:,}</b> voxels with uncorrected p < {p:.1e} (|t| > {t_threshold:.2f}, "
             f"df = {self.state.ttest.df:g}). If no voxel had an effect, about "
             f"<b>{p * survivors.size:,.1f}</b> would pass by chance.")
+        with self.map_image.hold_sync(), self.hist_image.hold_sync():
+            self._show_pictures(n, p, z_threshold, t_threshold, survivors.size)
+
+    def _show_pictures(self, n, p, z_threshold, t_threshold, n_voxels):
         self.map_image.value = self._map.to_png()
         self.hist_image.value = self._hist.to_png()
         describe(self.map_image, (
             f"Glass brain of the group z map: {n:,} voxels shown, those with uncorrected "
             f"p < {p:.1e} (|z| > {z_threshold:.2f}); red z > 0, blue z < 0."))
         describe(self.hist_image, (
-            f"Histogram of the t values of {survivors.size:,} voxels with threshold lines "
+            f"Histogram of the t values of {n_voxels:,} voxels with threshold lines "
             f"at t = -{t_threshold:.2f} and +{t_threshold:.2f} ({n:,} voxels beyond them); "
             f"dotted curve: the t({self.state.ttest.df:g}) density if no voxel had an "
             "effect."))
@@ -467,9 +473,10 @@ class ComparisonPanel(Panel):
         self._draw_maps(results, alpha)
         self._draw_null(results, alpha, n_perm)
         self.table.value = comparison_table(s, results, alpha, n_perm)
-        self.maps_image.value = self._maps.to_png()
-        self.null_image.value = self._null.to_png()
-        self._describe(results, alpha, n_perm)
+        with self.maps_image.hold_sync(), self.null_image.hold_sync():
+            self.maps_image.value = self._maps.to_png()
+            self.null_image.value = self._null.to_png()
+            self._describe(results, alpha, n_perm)
 
     def _describe(self, results, alpha, n_perm):
         from ._methods import METHODS
