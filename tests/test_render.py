@@ -219,3 +219,24 @@ def test_histogram_value_labels_have_rows_and_legible_text():
     assert labels[0].get_position()[1] != labels[1].get_position()[1]
     hist.to_png()
     assert min(t.get_fontsize() for t in _texts(hist.fig)) >= 12
+
+
+@pytest.mark.parametrize("with_title", [True, False])
+def test_slice_figure_text_is_legible_and_inside_the_picture(embedded16, with_title):
+    """The cursor's slices: every text >= 12 px at 72 dpi (a point is a pixel, the picture
+    is shown at its own size) and no text cut by the picture's edges."""
+    from glmteach.render.slices import SliceFigure
+
+    _, masked = embedded16
+    grid = render.BrainGrid(masked.mask, masked.affine)
+    figure = SliceFigure(grid, vmax=6.0, with_title=with_title)
+    figure.set_volume(grid.volume(np.linspace(-6, 6, masked.n_voxels)), 2.0)
+    png = figure.to_png()
+    width, height = Image.open(BytesIO(png)).size
+    texts = [t for t in _texts(figure.fig) if t.get_text()]
+    assert texts and min(t.get_fontsize() for t in texts) >= 12
+    renderer = figure.fig.canvas.get_renderer()
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, (
+            text.get_text(), box, (width, height))

@@ -17,7 +17,7 @@ from matplotlib.cm import ScalarMappable
 
 from .. import picking
 from ..palette import signed_cmap
-from ._canvas import new_figure, rgba_png
+from ._canvas import FONT_SIZE, new_figure, rgba_png
 from .grid import mni_template
 
 _VIEWS = ("x", "y", "z")
@@ -69,7 +69,7 @@ class SliceFigure:
         self._lut = (self.cmap(np.linspace(0, 1, 256)) * 255).astype(np.uint8)
         self.axes = {}
         self.fig = self._layout(panel_height, colorbar_label, 0.3 if with_title else 0.1)
-        self._title = self.fig.text(0.01, 0.985, "", fontsize=10, ha="left", va="top")
+        self._title = self.fig.text(0.01, 0.985, "", fontsize=FONT_SIZE, ha="left", va="top")
         self._base = None  # the static part, rendered (H, W, 4) uint8
         self._pixels = {view: self._pixel_grid(view) for view in _VIEWS}
 
@@ -90,20 +90,20 @@ class SliceFigure:
         cax = fig.add_axes([(fig_w - bar_w + 0.12) / fig_w, bottom / fig_h, 0.13 / fig_w,
                             height / fig_h])
         bar = fig.colorbar(ScalarMappable(self.norm, self.cmap), cax=cax)
-        bar.set_label(colorbar_label, fontsize=9, rotation=0, labelpad=4)
-        bar.ax.tick_params(labelsize=8)
+        bar.set_label(colorbar_label, fontsize=FONT_SIZE, rotation=0, labelpad=4)
+        bar.ax.tick_params(labelsize=FONT_SIZE)
         return fig
 
     def _draw_view(self, ax, view):
         ax.set_axis_off()
         extent = self.grid.extents[view]
         self.axes[view] = ax
-        ax.text(0.5, -0.02, _NAMES[view], transform=ax.transAxes, fontsize=9, ha="center",
-                va="top")
+        ax.text(0.5, -0.02, _NAMES[view], transform=ax.transAxes, fontsize=FONT_SIZE,
+                ha="center", va="top")
         if view in "yz":  # below the picture: the slices are pasted over the axes
             for x, label in ((0.0, "L"), (1.0, "R")):
-                ax.text(x, -0.02, label, transform=ax.transAxes, fontsize=9, color="0.3",
-                        ha="left" if label == "L" else "right", va="top")
+                ax.text(x, -0.02, label, transform=ax.transAxes, fontsize=FONT_SIZE,
+                        color="0.3", ha="left" if label == "L" else "right", va="top")
         ax.set_xlim(extent[:2])
         ax.set_ylim(extent[2:])
 
