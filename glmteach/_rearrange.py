@@ -196,23 +196,32 @@ def _draw_unique(layout, rng, n_rows, n_free):
     """Random within-block permutations (and sign bits), distinct, in fixed-size chunks
     so that the first k do not depend on n_rows; row 0 is the observed one."""
     n = len(layout.types)
-    identity = np.arange(n)
     seen = {layout.types.tobytes() + bytes(n_free)}
-    rows = [identity]
-    bits = [np.zeros(n_free, np.int8)]
+    rows = [np.arange(n)[None]]
+    bits = [np.zeros((1, n_free), np.int8)]
+    wanted = n_rows + 1
     by_block = np.argsort(layout.blocks, kind="stable")
-    while len(rows) < n_rows + 1:
+    while wanted > 1:
         keys = rng.random((_CHUNK, n)) + layout.blocks  # shuffles within blocks only
         perms = np.empty((_CHUNK, n), np.int64)
         perms[:, by_block] = np.argsort(keys, axis=1, kind="stable")
         draws = rng.integers(0, 2, size=(_CHUNK, n_free), dtype=np.int8)
-        for perm, bit in zip(perms, draws):
-            key = layout.types[perm].tobytes() + bit.tobytes()
-            if key not in seen and len(rows) < n_rows + 1:
+        # key of draw i: its type sequence (int64 bytes) then its sign bits, one bytes slice
+        blob = np.concatenate([layout.types[perms].view(np.uint8), draws.view(np.uint8)],
+                              axis=1).tobytes()
+        size = len(blob) // _CHUNK
+        take = []
+        for i in range(_CHUNK):
+            key = blob[i * size : (i + 1) * size]
+            if key not in seen:
                 seen.add(key)
-                rows.append(perm)
-                bits.append(bit)
-    return np.stack(rows).astype(_index_dtype(n)), np.stack(bits)
+                take.append(i)
+                if len(take) == wanted - 1:
+                    break
+        wanted -= len(take)
+        rows.append(perms[take])
+        bits.append(draws[take])
+    return np.concatenate(rows).astype(_index_dtype(n)), np.concatenate(bits)
 
 
 def _index_dtype(n):
