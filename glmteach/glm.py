@@ -147,6 +147,12 @@ def glm_ttest(Y, design, contrast, two_sided=True):
     """
     Y = check_Y(Y)
     X, c = _check_design(design, contrast, Y.shape[0])
+    t, df, constant = _ols_t(Y, X, c)
+    return _make_ttest(t, df, two_sided, constant)
+
+
+def _ols_t(Y, X, c):
+    """``(t, df, constant)`` of :func:`glm_ttest` for checked inputs, without p and z."""
     df = X.shape[0] - X.shape[1]
     xtx_inv = np.linalg.inv(X.T @ X)
     beta = xtx_inv @ (X.T @ Y)
@@ -156,7 +162,7 @@ def glm_ttest(Y, design, contrast, two_sided=True):
     safe = np.where(constant, 1.0, rss)
     se = np.sqrt(safe / df * float(c @ xtx_inv @ c))
     t = np.where(constant, 0.0, (c @ beta) / se)
-    return _make_ttest(t, float(df), two_sided, constant)
+    return t, float(df), constant
 
 
 def _check_design(design, contrast, n_subjects):

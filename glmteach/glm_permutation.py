@@ -23,6 +23,7 @@ one-sample test, with the same conventions (observed first, prefixes, exact enum
 
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import numba
 import numpy as np
@@ -30,7 +31,7 @@ import numpy as np
 from ._jit import set_n_jobs
 from ._kernels import glm as _k
 from ._rearrange import ERRORS, rearrangements
-from .glm import _check_design, check_Y, glm_ttest, one_sample_t
+from .glm import _check_design, _ols_t, check_Y, one_sample_t
 from .permutation import PermutationResult, max_null_t, max_scaled_sum
 
 METHODS = ("freedman_lane", "ter_braak", "manly")
@@ -110,14 +111,16 @@ def glm_permutation_test(Y, design, contrast, n_perm=10000, two_sided=True,
 
 def glm_setup(Y, design, contrast, n_perm, two_sided, method, errors, blocks, random_state):
     """Check the inputs; return the partitioned model, its rearrangements and the observed
-    :class:`~glmteach.glm.TTest` (shared with cluster and TFCE inference)."""
+    ``t`` (``t``, ``df``, ``constant`` of :func:`~glmteach.glm_ttest`, without its p
+    and z values, which no permutation needs; shared with cluster and TFCE inference)."""
     X, c = _check_design(design, contrast, Y.shape[0])
     method = _check_choice("method", method, METHODS, "freedman_lane")
     errors = _check_choice("errors", errors, ("auto",) + ERRORS, "auto")
     block_ids = _check_blocks(blocks, X.shape[0])
     model = _Model(X, c, block_ids, method, errors)
     arrangement = rearrangements(X, n_perm, model.errors, block_ids, two_sided, random_state)
-    return model, arrangement, glm_ttest(Y, X, c, two_sided=two_sided)
+    t, df, constant = _ols_t(Y, X, c)
+    return model, arrangement, SimpleNamespace(t=t, df=df, constant=constant)
 
 
 class _Model:
