@@ -34,8 +34,7 @@
 # %%
 import glmteach as gt
 from glmteach.designs import KINDS, compare_with_parametric
-from glmteach.widgets.groups import ConfoundLab, GroupsPanel, design_matrix_png
-from IPython.display import Image
+from glmteach.widgets.groups import ConfoundLab, GroupsPanel, design_picture
 
 maps = gt.load_checkerboards(n_subjects=16, source="auto")
 masked = gt.mask_maps(maps.stacked(), smoothing_fwhm=8.0)
@@ -60,12 +59,12 @@ maps.covariates.head()
 # %%
 paired = gt.group_design("paired", maps.covariates)
 print(paired.question)
-Image(design_matrix_png(paired))
+design_picture(paired)
 
 # %%
 two_sample = gt.group_design("two-sample", maps.covariates)
 print(two_sample.question)
-Image(design_matrix_png(two_sample))
+design_picture(two_sample)
 
 # %% [markdown]
 # ## The panel

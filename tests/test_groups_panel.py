@@ -38,6 +38,19 @@ def test_panel_runs_each_design_and_says_what_it_measured(small):
     assert "Paired design" in panel.text.value
 
 
+def test_pictures_carry_text_alternatives_with_their_numbers(small):
+    maps, masked = small
+    panel = GroupsPanel(maps, masked, n_perm=1000, background=False)
+    design = gt.group_design("paired", maps.covariates)
+    rows, columns = design.matrix.shape
+    assert f"{rows} rows (maps) x {columns} columns" in panel.design_image.alt
+    assert "press Run" in panel.brain_image.alt
+    panel.run()
+    summary = compare_with_parametric(design, panel.result, 0.05)
+    assert summary["sentence"] in panel.brain_image.alt
+    assert f"keeps {summary['permutation_voxels']:,} voxels" in panel.brain_image.alt
+
+
 def test_panel_refuses_unstacked_data(small):
     maps, masked = small
     with pytest.raises(ValueError, match="stacked"):

@@ -21,7 +21,8 @@ from .. import palette
 from ..designs import KINDS, compare_with_parametric, group_design
 from ..glm_nullworld import LABELS, run_glm_null_world
 from ..render._canvas import figure_png, new_figure
-from ._helpers import message_html, png_image
+from ._a11y import page_helper
+from ._helpers import describe, message_html, png_image
 
 
 class _Stopped(Exception):
@@ -132,7 +133,8 @@ class GroupsPanel:
         self._on_kind()
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        # the page helper names the sliders and shows keyboard focus (see _a11y)
+        return widgets.VBox([self.widget, page_helper()])._repr_mimebundle_(**kwargs)
 
     @property
     def design(self):
@@ -147,6 +149,7 @@ class GroupsPanel:
     def _on_kind(self, change=None):
         try:
             self.design_image.value = design_matrix_png(self.design)
+            describe(self.design_image, design_alt(self.design))
         except ValueError as exc:  # e.g. no age in these data
             self.message.value = message_html(str(exc), "warning")
             return
@@ -181,6 +184,7 @@ class GroupsPanel:
             self.text.value = ("<i>Press <b>Run permutation test</b> to compare permutation "
                                "max-t with Bonferroni for this design.</i>")
             self.brain_image.value = b""
+            describe(self.brain_image, "No result yet: press Run permutation test.")
             return
         summary = compare_with_parametric(self.design, result, self.alpha.value)
         self.text.value = f"<p style='max-width:900px'>{html.escape(summary['sentence'])}</p>"
@@ -189,6 +193,8 @@ class GroupsPanel:
             title += " (SIMULATED data)"
         self.brain_image.value = glass_brain_png(self.masked, result.t,
                                                  summary["permutation_threshold"], title)
+        describe(self.brain_image, f"Glass brain of the {title} t map above the permutation "
+                                   f"max-t threshold. {summary['sentence']}")
 
 
 class ConfoundLab:
@@ -225,7 +231,8 @@ class ConfoundLab:
             widgets.HBox([self.plot, self.table]), self.text])
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        # the page helper names the sliders and shows keyboard focus (see _a11y)
+        return widgets.VBox([self.widget, page_helper()])._repr_mimebundle_(**kwargs)
 
     def run(self):
         settings = dict(n_studies=self.n_studies.value, correlation=self.correlation.value,
@@ -255,9 +262,29 @@ class ConfoundLab:
         self.text.value = (f"<p style='max-width:900px'>"
                            f"{html.escape(self.result.sentence(alpha))}</p>")
         self.plot.value = fwer_png(table, alpha)
+        describe(self.plot, "Family-wise error rate of each method with its 95% interval, "
+                            f"against alpha = {alpha:g}. {self.result.sentence(alpha)}")
 
 
 # ----------------------------------------------------------------------------- pictures
+
+
+def design_alt(design):
+    """Text alternative of a design matrix picture: its size, columns and contrast."""
+    columns = [str(c) for c in design.matrix.columns]
+    shown = ", ".join(columns[:6]) + (f" and {len(columns) - 6} more" if len(columns) > 6
+                                      else "")
+    return (f"Design matrix of the {design.kind} design: {design.matrix.shape[0]} rows "
+            f"(maps) x {len(columns)} columns ({shown}); the contrast tests "
+            f"{design.contrast}.")
+
+
+def design_picture(design):
+    """The design matrix as a picture with its text alternative (for notebooks)."""
+    picture = png_image()
+    picture.value = design_matrix_png(design)
+    describe(picture, design_alt(design))
+    return picture
 
 
 def design_matrix_png(design):
