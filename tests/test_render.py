@@ -240,3 +240,32 @@ def test_slice_figure_text_is_legible_and_inside_the_picture(embedded16, with_ti
         box = text.get_window_extent(renderer)
         assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, (
             text.get_text(), box, (width, height))
+
+
+def test_glass_titles_seen_before_are_pasted_back_pixel_for_pixel(embedded16):
+    """A title typeset once is pasted back when it returns (a slider moved back): the
+    picture must equal the one drawn from scratch, whatever came in between."""
+    _, masked = embedded16
+    grid = render.BrainGrid(masked.mask, masked.affine)
+    values = np.abs(np.random.default_rng(3).standard_normal(masked.n_voxels)) * 2
+
+    def fresh(titles):
+        figure = render.GlassBrainFigure(grid, ["a", "b"], n_cols=2, signed=False)
+        for name, title in zip(figure.names, titles):
+            figure.set_values(name, values)
+            figure.set_title(name, title)
+        figure.set_threshold(1.3)
+        return figure
+
+    first, second = ["a\n12 voxels", "b\n3 voxels"], ["a\n1,234 voxels", "b\n3 voxels"]
+    figure = fresh(first)
+    shown = []
+    for titles in (first, second, first, second, first):
+        for name, title in zip(figure.names, titles):
+            figure.set_title(name, title)
+        shown.append(figure.to_rgb())
+    reference = {0: fresh(first).to_rgb(), 1: fresh(second).to_rgb()}
+    assert not np.array_equal(reference[0], reference[1])
+    for k, rgb in enumerate(shown):
+        np.testing.assert_array_equal(rgb, reference[k % 2])
+    assert sorted(len(s) for s in figure._stamps.values()) == [1, 2]  # b's title: one

@@ -63,6 +63,8 @@ class _LiveFigure:
     fig = None
     _dynamic = ()
     _background = None
+    _stamps = None  # id(text) -> {text's look: (rows, cols, pixels)}, see _set_stamped
+    _STAMPS_PER_TEXT = 32
 
     def _set_dynamic(self, artists):
         self._dynamic = list(artists)
@@ -70,8 +72,29 @@ class _LiveFigure:
             artist.set_animated(True)
         self.invalidate()
 
+    def _set_stamped(self, texts):
+        """Dynamic texts that overlap no other dynamic artist: their pixels are kept per
+        string, so that a title seen before is pasted back instead of typeset again."""
+        self._stamps = {id(text): {} for text in texts}
+
     def invalidate(self):
         self._background = None
+        if self._stamps:
+            for stamps in self._stamps.values():
+                stamps.clear()
+
+    @staticmethod
+    def _look(text):
+        return (text.get_text(), text.get_color(), text.get_position(), text.get_fontsize(),
+                text.get_ha(), text.get_va())
+
+    def _box(self, text, renderer, shape):
+        """Pixel rows and columns of a text's ink (one pixel of margin for anti-aliasing)."""
+        box = text.get_window_extent(renderer)
+        height, width = shape[:2]
+        top, bottom = max(0, int(height - box.y1) - 2), min(height, int(height - box.y0) + 2)
+        left, right = max(0, int(box.x0) - 2), min(width, int(box.x1) + 2)
+        return slice(top, max(top, bottom)), slice(left, max(left, right))
 
     def to_png(self):
         """PNG bytes of the current picture."""
@@ -86,10 +109,30 @@ class _LiveFigure:
         else:
             canvas.restore_region(self._background)
         renderer = canvas.get_renderer()
+        stamps = self._stamps or {}
+        pasted, drawn = [], []
         for artist in self._dynamic:
-            if artist.get_visible():
-                artist.draw(renderer)
-        return self._paint(np.asarray(canvas.buffer_rgba())[..., :3])
+            if not artist.get_visible():
+                continue
+            cache = stamps.get(id(artist))
+            if cache is not None:
+                look = self._look(artist)
+                if look in cache:
+                    pasted.append(cache[look])
+                    continue
+                drawn.append((cache, look, artist))
+            artist.draw(renderer)
+        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+        for cache, look, artist in drawn:
+            if len(cache) >= self._STAMPS_PER_TEXT:
+                cache.clear()
+            rows, cols = self._box(artist, renderer, rgb.shape)
+            cache[look] = (rows, cols, rgb[rows, cols].copy())
+        if pasted:
+            rgb = np.array(rgb)
+            for rows, cols, pixels in pasted:
+                rgb[rows, cols] = pixels
+        return self._paint(rgb)
 
     def _paint(self, rgb):
         """What subclasses add with NumPy over the Agg picture (``rgb`` is read-only)."""

@@ -90,6 +90,7 @@ class GlassBrainFigure(_LiveFigure):
             panel_height = view_width / min(widths)
         self.fig = self._layout(n_cols, panel_height, colorbar_label)
         self._set_dynamic(self._titles.values())
+        self._set_stamped(self._titles.values())  # one title per panel, apart
 
     def _view_sizes(self, height):
         """(width, height) in inches of each view, all at one mm scale (tallest = height)."""
