@@ -88,7 +88,7 @@ def test_click_t_map_then_comparison_maps(voila_server, page, expected):
     method's map (one app load for both: the app takes ~30 s to start)."""
     open_app(page, voila_server)
     go_to_step(page, "3. The one-sample t-test")
-    image = _ui.visible(page.locator("img[alt^='z map']")).first
+    image = _ui.visible(page.locator("img[alt^='Glass brain of the group z map']")).first
     _ui.wait_until(lambda: image.get_attribute("src"), REACT_TIMEOUT, "the t map picture",
                    page=page)
     _ui.wait_until(lambda: readout(page), REACT_TIMEOUT, "the voxel readout", page=page)
@@ -126,7 +126,7 @@ def check_comparison_step(page, expected):
     go_to_step(page, "4. Family-wise error")
     counts = _ui.wait_for_permutation_counts(page)
     assert counts
-    image = _ui.visible(page.locator("img[alt^=\"each method's corrected p map\"]")).first
+    image = _ui.visible(page.locator("img[alt^='Glass brains of -log10 corrected p']")).first
     _ui.wait_until(lambda: readout(page), REACT_TIMEOUT, "the readout", page=page)
     start = settled_readout(page)
     image.focus()  # keyboard first: four voxels down, away from wherever the cursor was
