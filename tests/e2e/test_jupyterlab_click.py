@@ -55,7 +55,7 @@ def test_explainer_follows_clicks_and_keys(lab_server, page, expected):
     _ui.assert_no_errors(page)
     start = _ui.wait_until(lambda: explainer_voxel(page), RENDER_TIMEOUT,
                            "the explainer's voxel", page=page)
-    image = _ui.visible(page.locator("img[alt^='z map']")).first
+    image = _ui.visible(page.locator("img[alt^='Glass brain of the group z map']")).first
     image.scroll_into_view_if_needed()
     # the cursor starts at the peak |t| (the left motor cortex, t < 0): click the right one
     click_fraction(image, expected["fraction"])
