@@ -259,7 +259,8 @@ def _screened_null(E, M, W, arrangement, two_sided, n_jobs, progress):
                                        screen[k0 : k0 + TILE], b * (BLOCK // SEGMENT))
 
                 if pool is None:
-                    task(0)
+                    for b in range(len(parts)):
+                        task(b)
                 else:
                     list(pool.map(task, range(len(parts))))
                 _k.refine(A, E, screen.view(np.float32), bool(two_sided), SEGMENT,

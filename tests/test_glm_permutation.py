@@ -157,15 +157,17 @@ def test_many_nuisance_regressors_equal_bruteforce(errors):
     np.testing.assert_allclose(np.sort(res.max_null), np.sort(ref), rtol=1e-9)
 
 
-@pytest.mark.parametrize("two_sided", [True, False])
-def test_float32_screen_then_exact_maximum(two_sided):
+@pytest.mark.parametrize("two_sided, n_jobs", [(True, 2), (False, 2), (True, 1)])
+def test_float32_screen_then_exact_maximum(two_sided, n_jobs):
     # near-duplicate voxels in different screening segments, differing by less than float32
-    # resolution: the result is still the float64 maximum
+    # resolution: the result is still the float64 maximum, with one thread or several
+    # (5,000 voxels: several blocks of voxels, each screened by its own task)
     rng = np.random.default_rng(12)
     X = covariate_design(7, seed=12)
     base = rng.standard_normal((7, 10))
     Y = base[:, np.arange(5000) % 10] + 1e-9 * rng.standard_normal((7, 5000))
-    res = gt.glm_permutation_test(Y, X, [0, 1, 0], n_perm=10_000, two_sided=two_sided)
+    res = gt.glm_permutation_test(Y, X, [0, 1, 0], n_perm=10_000, two_sided=two_sided,
+                                  n_jobs=n_jobs)
     ref = textbook_null(Y, X, 1, "freedman_lane", itertools.permutations(range(7)),
                         [np.ones(7)], two_sided)
     np.testing.assert_allclose(np.sort(res.max_null), np.sort(ref), rtol=1e-12)
