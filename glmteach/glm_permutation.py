@@ -21,7 +21,6 @@ maximum; the result is the :class:`~glmteach.permutation.PermutationResult` of t
 one-sample test, with the same conventions (observed first, prefixes, exact enumeration).
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -36,8 +35,8 @@ from .permutation import PermutationResult, max_null_t, max_scaled_sum
 
 METHODS = ("freedman_lane", "ter_braak", "manly")
 CHUNK = 2048  # rearrangements between progress calls
-TILE = 64  # rearrangements per float32 matrix product (the product stays in L2 cache)
-BLOCK = 1024  # voxels per thread task
+ROWS = 48  # rows of rearrangements per float32 product: with BLOCK voxels and m < ~60
+BLOCK = 256  # ... the product is small enough for BLAS's small-matrix (unpacked) kernels
 SEGMENT = 128  # voxels per screened maximum (the float64 refinement unit)
 _TOL = 1e-9  # relative tolerance for "the same subspace" / "the same value"
 
@@ -231,38 +230,26 @@ def _screened_null(E, M, W, arrangement, two_sided, n_jobs, progress):
     """Largest ``q`` per rearrangement: float32 BLAS screen by threads, float64 refinement."""
     n_flips, r = arrangement.n_flips, M.shape[1]
     delta = _k.projection_error(W.shape[1])
-    E32 = E.astype(np.float32)
-    starts = range(0, E.shape[1], BLOCK)
-    parts = [np.ascontiguousarray(E32[:, v0 : v0 + BLOCK]) for v0 in starts]
-    n_segments = -(-E.shape[1] // SEGMENT)
+    m, n_voxels = E.shape
+    n_blocks = -(-n_voxels // BLOCK)
+    blocks = np.zeros((n_blocks, m, BLOCK), np.float32)  # zero padding: no segment reads it
+    for b in range(n_blocks):
+        part = E[:, b * BLOCK : (b + 1) * BLOCK]
+        blocks[b, :, : part.shape[1]] = part
+    tile = max(1, ROWS // r)
+    n_segments = -(-n_voxels // SEGMENT)
     best = np.empty(n_flips)
     previous = numba.get_num_threads()
-    n_threads = set_n_jobs(n_jobs)
+    set_n_jobs(n_jobs)
     try:
-        with _screen_context(n_threads, small=len(parts) == 1) as pool:
+        with _single_threaded_blas(n_blocks > 1):
             for start in range(0, n_flips, CHUNK):
                 stop = min(start + CHUNK, n_flips)
                 A = _rearranged_rows(M, W, arrangement, start, stop)
                 A32 = A.reshape(-1, A.shape[2]).astype(np.float32)
                 screen = np.empty((stop - start, n_segments), np.int32)
-
-                def task(b):
-                    # one buffer per task, reused by its tiles: a fresh array per product
-                    # costs page faults and cache misses (~20% of the product's time)
-                    width = parts[b].shape[1]
-                    buffer = np.empty(min(TILE, stop - start) * r * width, np.float32)
-                    for k0 in range(0, stop - start, TILE):
-                        rows = A32[k0 * r : (k0 + TILE) * r]
-                        P = buffer[: rows.shape[0] * width].reshape(rows.shape[0], width)
-                        np.matmul(rows, parts[b], out=P)
-                        _k.screen_tile(P, r, bool(two_sided), delta, SEGMENT,
-                                       screen[k0 : k0 + TILE], b * (BLOCK // SEGMENT))
-
-                if pool is None:
-                    for b in range(len(parts)):
-                        task(b)
-                else:
-                    list(pool.map(task, range(len(parts))))
+                _k.screen(A32, blocks, r, tile, bool(two_sided), delta, SEGMENT, n_voxels,
+                          screen)
                 _k.refine(A, E, screen.view(np.float32), bool(two_sided), SEGMENT,
                           best[start:stop])
                 if progress is not None:
@@ -273,21 +260,17 @@ def _screened_null(E, M, W, arrangement, two_sided, n_jobs, progress):
 
 
 @contextmanager
-def _screen_context(n_threads, small):
-    """A thread pool with single-threaded BLAS (each thread runs its own products), or
-    None for one thread. A small problem (one block of voxels) skips both: they would
-    cost more than the products."""
-    if small:
-        yield None
+def _single_threaded_blas(needed):
+    """Each numba thread runs its own small products: BLAS must not start threads too.
+    (Skipped for one block of voxels, one thread's work, where it would cost more than the
+    products: a null-world study of a small map.)"""
+    if not needed:
+        yield
         return
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
-        if n_threads == 1:
-            yield None
-        else:
-            with ThreadPoolExecutor(n_threads) as pool:
-                yield pool
+        yield
 
 
 def _rearranged_rows(M, W, arrangement, start, stop):

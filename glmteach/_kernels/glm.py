@@ -40,13 +40,15 @@ def projection_error(m):
 
 
 @jit
-def screen_tile(P, r, two_sided, delta, segment, out, first):
+def screen_tile(P, w, r, two_sided, delta, segment, out, first):
     """Per segment of voxels, an upper bound of ``q`` for each rearrangement of a tile.
 
     Parameters
     ----------
     P : ndarray of float32, shape (n_tile * r, w)
         Projections: rows ``k r .. k r + r - 1`` are rearrangement ``k``'s ``A @ e``.
+    w : int
+        Voxels to screen: the first ``w`` columns of ``P``.
     r : int
     two_sided : bool
     delta : float
@@ -57,55 +59,102 @@ def screen_tile(P, r, two_sided, delta, segment, out, first):
         ``first ..``; view it as float32.
     first : int
     """
-    w = P.shape[1]
     d32 = np.float32(delta)
     margin = np.float32(8.0 * (r + 3) * UNIT_ROUNDOFF32)
-    floor = np.float32(FLOOR)
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
     b2 = np.zeros(w, np.float32)
     babs = np.zeros(w, np.float32)
     bound = np.empty(w, np.float32)
     bits = bound.view(np.int32)
     for k in range(P.shape[0] // r):
-        if r == 2:  # one or two nuisance rows: one pass (the common designs)
-            _nuisance_one(P[k * r + 1], b2, babs)
+        a = P[k * r]
+        if r == 1:
+            _bound(a, b2, babs, w, two_sided, d32, margin, bound)
+        elif r == 2:  # one or two nuisance rows: one pass (the common designs)
+            _bound_one(a, P[k * r + 1], w, two_sided, d32, margin, bound)
         elif r == 3:
-            _nuisance_two(P[k * r + 1], P[k * r + 2], b2, babs)
-        elif r > 3:
-            b2[:] = zero
-            babs[:] = zero
+            _bound_two(a, P[k * r + 1], P[k * r + 2], w, two_sided, d32, margin, bound)
+        else:
+            b2[:] = 0.0
+            babs[:] = 0.0
             for j in range(1, r):
                 row = P[k * r + j]
                 for v in range(w):
                     b2[v] += row[v] * row[v]
                     babs[v] += abs(row[v])
-        a = P[k * r]
-        for v in range(w):
-            a_up = abs(a[v]) + d32
-            num = a_up * a_up
-            if not two_sided:
-                pos = max(a[v] + d32, zero)
-                num = pos * pos
-            low = one - b2[v] - (d32 + d32) * babs[v] - a_up * a_up - margin
-            bound[v] = num / max(low, floor)
+            _bound(a, b2, babs, w, two_sided, d32, margin, bound)
         for s in range(-(-w // segment)):
             stop = min((s + 1) * segment, w)
             out[k, first + s] = _max_bits(bits[s * segment : stop], True)
 
 
 @jit
-def _nuisance_one(b, b2, babs):
-    for v in range(b.shape[0]):
-        b2[v] = b[v] * b[v]
-        babs[v] = abs(b[v])
+def _q_bound(a, b2, babs, two_sided, d32, margin):
+    """Upper bound of ``q`` from float32 projections ``a`` and ``b`` (``b2 = sum b**2``,
+    ``babs = sum |b|``), each within ``d32`` of the exact value."""
+    a_up = abs(a) + d32
+    num = a_up * a_up
+    if not two_sided:
+        pos = max(a + d32, np.float32(0.0))
+        num = pos * pos
+    low = np.float32(1.0) - b2 - (d32 + d32) * babs - a_up * a_up - margin
+    return num / max(low, np.float32(FLOOR))
 
 
 @jit
-def _nuisance_two(b, c, b2, babs):
-    for v in range(b.shape[0]):
-        b2[v] = b[v] * b[v] + c[v] * c[v]
-        babs[v] = abs(b[v]) + abs(c[v])
+def _bound(a, b2, babs, w, two_sided, d32, margin, bound):
+    for v in range(w):
+        bound[v] = _q_bound(a[v], b2[v], babs[v], two_sided, d32, margin)
+
+
+@jit
+def _bound_one(a, b, w, two_sided, d32, margin, bound):
+    for v in range(w):
+        bound[v] = _q_bound(a[v], b[v] * b[v], abs(b[v]), two_sided, d32, margin)
+
+
+@jit
+def _bound_two(a, b, c, w, two_sided, d32, margin, bound):
+    for v in range(w):
+        bound[v] = _q_bound(a[v], b[v] * b[v] + c[v] * c[v], abs(b[v]) + abs(c[v]),
+                            two_sided, d32, margin)
+
+
+@jit_parallel
+def screen(A32, blocks, r, tile, two_sided, delta, segment, n_voxels, out):
+    """The float32 screen of a chunk of rearrangements: products and bounds per block.
+
+    Parameters
+    ----------
+    A32 : ndarray of float32, shape (n_chunk * r, m)
+        The rearranged rows, rearrangement ``k`` in rows ``k r .. k r + r - 1``.
+    blocks : ndarray of float32, shape (n_blocks, m, width)
+        Unit residuals, ``width`` voxels per block (the last block padded with zeros);
+        ``width`` is a multiple of ``segment``.
+    r, tile : int
+        Rows per rearrangement; rearrangements per matrix product.
+    two_sided, delta, segment :
+        As :func:`screen_tile`.
+    n_voxels : int
+        Real voxels (the padding gets no segment).
+    out : ndarray of int32, shape (n_chunk, n_segments)
+        :func:`screen_tile`'s bounds, every segment of every rearrangement.
+
+    Each thread takes whole blocks; the products ``tile r x m`` by ``m x width`` are small
+    enough for BLAS's small-matrix kernels (no packing) and stay in cache for the bounds.
+    """
+    n_chunk = A32.shape[0] // r
+    width = blocks.shape[2]
+    for b in prange(blocks.shape[0]):
+        buffer = np.empty((tile * r, width), np.float32)
+        E = blocks[b]
+        first = b * (width // segment)
+        n_seg = min(width // segment, -(-n_voxels // segment) - first)
+        for k0 in range(0, n_chunk, tile):
+            k1 = min(k0 + tile, n_chunk)
+            P = buffer[: (k1 - k0) * r]
+            np.dot(A32[k0 * r : k1 * r], E, P)
+            screen_tile(P, min(n_seg * segment, n_voxels - first * segment), r, two_sided,
+                        delta, segment, out[k0:k1], first)
 
 
 @jit
