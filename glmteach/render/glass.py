@@ -25,7 +25,7 @@ _View = namedtuple("_View", "axes")  # where a view is drawn (its mm -> pixel tr
 def _schematic(ax, view):
     """nilearn's glass-brain outline (MNI mm) in ``ax``: its bounds, or None if unavailable."""
     try:
-        from nilearn.plotting.glass_brain import plot_brain_schematics
+        from ._schematics import plot_brain_schematics  # one artist a view (memory)
 
         return plot_brain_schematics(ax, view, linewidth=0.6)
     except Exception:  # a nilearn without the schematics: the silhouette's contour instead
