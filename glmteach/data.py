@@ -254,7 +254,7 @@ def _fetch(n_subjects, data_dir, verbose, advice=_LESSON_ADVICE):
             [CONTRAST], n_subjects=n_subjects, get_tmaps=True, data_dir=data_dir,
             verbose=verbose,
         )
-    except (OSError, ValueError) as exc:  # requests' ConnectionError is an OSError
+    except (OSError, ValueError, KeyError) as exc:  # requests' ConnectionError: OSError
         text = " ".join(str(exc).split())  # nilearn's messages span lines: keep them all
         if "tried to store the dataset" in text:
             where = text.split("but:", 1)[-1].strip(" -")
@@ -274,7 +274,7 @@ def _fetch(n_subjects, data_dir, verbose, advice=_LESSON_ADVICE):
 def _load_nilearn(n_subjects, data_dir, verbose, advice=_LESSON_ADVICE, refetch=True):
     cached = _find_cache(n_subjects, data_dir)
     bunch = _fetch(n_subjects, data_dir, verbose if cached is None else 0, advice)
-    cmaps, tmaps = list(bunch["cmaps"]), list(bunch.get("tmaps", []))
+    cmaps, tmaps = _listed_maps(bunch, n_subjects), list(bunch.get("tmaps") or [])
     try:
         imgs = load_3d_maps(cmaps, cache=True)
         tmap_imgs = load_3d_maps(tmaps, cache=True) if tmaps else None
@@ -317,44 +317,74 @@ def _refetch_after_corruption(n_subjects, data_dir, verbose, paths):
             ".corrupt) and could not be downloaded again; connect to the internet and run "
             "`glmteach fetch`, or use source='embedded'."
         ) from None
-    tmaps = list(bunch.get("tmaps", []))
-    return load_3d_maps(bunch["cmaps"], cache=True), (load_3d_maps(tmaps, cache=True) if tmaps else None)
+    tmaps = list(bunch.get("tmaps") or [])
+    return (load_3d_maps(_listed_maps(bunch, n_subjects), cache=True),
+            load_3d_maps(tmaps, cache=True) if tmaps else None)
+
+
+def _listed_maps(bunch, n_subjects, what="localizer"):
+    """The contrast maps' paths of a nilearn fetch, all ``n_subjects`` of them or an error
+    that names the fix (an index file that lost entries gives a bunch without them)."""
+    paths = list(bunch.get("cmaps") or [])
+    if len(paths) < n_subjects:
+        raise DataUnavailableError(
+            f"nilearn's index of the {what} data lists {len(paths)} of the {n_subjects} "
+            "contrast maps asked for (its 'download' file is incomplete); run `glmteach "
+            "fetch` online to download them again, or use source='embedded'.")
+    return paths
 
 
 def _load_auto(n_subjects, data_dir, random_state, verbose):
-    cache = _find_cache(n_subjects, data_dir)
-    broken = ""
+    return _auto(
+        lambda v, cached: _load_nilearn(n_subjects, data_dir, v, refetch=not cached),
+        lambda: load_embedded(n_subjects, random_state),
+        _find_cache(n_subjects, data_dir), "localizer maps", "embedded cohort", verbose,
+        aside=lambda: _set_aside_files(data_dir))
+
+
+def _auto(load_real, load_simulated, cache, real, simulated, verbose, aside=lambda: ""):
+    """``source="auto"``, for every loader: nilearn's cache, else a download when online,
+    else the SIMULATED data, with one line saying which and why (``maps.notice``).
+
+    ``load_real(verbose, cached)`` reads nilearn's files (a cached read is quiet and
+    repairs nothing: no file is downloaded, moved or deleted); ``real`` / ``simulated`` name the data in the notice. A
+    broken cache, a failed or odd download (any error: corrupt index, tsv, map, missing
+    index entries) falls back on every run, naming the error, so that a class never meets
+    a traceback.
+    """
+    maps, reason = None, ""
     if cache is not None:
-        try:  # a broken cache must not stop a class: nothing is moved or deleted here
-            maps = _load_nilearn(n_subjects, data_dir, verbose=0, refetch=False)
-            maps.notice = ("glmteach: using the real localizer maps found in nilearn's data "
-                           "cache.")
-        except Exception as exc:  # corrupt index, tsv, map... any of them: say which
-            broken = " ".join(str(exc).split(";")[0].split()) or type(exc).__name__
-            maps = load_embedded(n_subjects, random_state)
+        try:
+            maps = load_real(0, True)
+            maps.notice = f"glmteach: using the real {real} found in nilearn's data cache."
+        except Exception as exc:
+            broken = _first_clause(exc)
+            maps = load_simulated()
             maps.notice = (
-                f"glmteach: using the SIMULATED embedded cohort because the cached real maps "
-                f"in {cache} cannot be read ({broken[:200].rstrip('.;')}); run `glmteach "
-                "fetch` online to repair them.")
+                f"glmteach: using the SIMULATED {simulated} because the cached real maps in "
+                f"{cache} cannot be read ({broken[:200].rstrip('.;')}); run `glmteach fetch` "
+                "online to repair them.")
     else:
         reason = _network_reason()
-        maps = None
         if not reason:
             try:
-                maps = _load_nilearn(n_subjects, data_dir, verbose)
-                maps.notice = f"glmteach: downloaded the real localizer maps from {_HOST}."
-            except DataUnavailableError as exc:
-                reason = str(exc).split(";")[0]
+                maps = load_real(verbose, False)
+                maps.notice = f"glmteach: downloaded the real {real} from {_HOST}."
+            except Exception as exc:
+                reason = _first_clause(exc)
         if maps is None:
-            aside = _set_aside_files(data_dir)
-            maps = load_embedded(n_subjects, random_state)
+            maps = load_simulated()
             maps.notice = (
-                f"glmteach: using the SIMULATED embedded cohort because the real maps are not "
-                f"cached{aside} and {reason}; run `glmteach fetch` online to get them."
-            )
+                f"glmteach: using the SIMULATED {simulated} because the real {real} are not "
+                f"cached{aside()} and {reason}; run `glmteach fetch` online to get them.")
     if verbose:
         print(maps.notice)
     return maps
+
+
+def _first_clause(exc):
+    """An error's message up to its first ';' on one line (the cause, not the advice)."""
+    return " ".join(str(exc).split(";")[0].split()) or type(exc).__name__
 
 
 def _set_aside_files(data_dir):
@@ -496,36 +526,10 @@ def load_checkerboards(n_subjects=16, source="auto", data_dir=None, random_state
         return _embedded_checkerboards(n_subjects, random_state)
     if source == "nilearn":
         return _nilearn_checkerboards(n_subjects, data_dir, verbose)
-    cache = _find_contrast_cache(CHECKERBOARDS, n_subjects, data_dir)
-    if cache is not None:
-        try:  # a broken cache falls back, saying why, on every run (nothing is moved)
-            maps = _nilearn_checkerboards(n_subjects, data_dir, 0)
-            maps.notice = ("glmteach: using the real checkerboard maps found in nilearn's "
-                           "data cache.")
-        except Exception as exc:
-            broken = " ".join(str(exc).split(";")[0].split()) or type(exc).__name__
-            maps = _embedded_checkerboards(n_subjects, random_state)
-            maps.notice = (
-                "glmteach: using the SIMULATED two-condition cohort because the cached real "
-                f"maps in {cache} cannot be read ({broken[:200].rstrip('.')}); run "
-                "`glmteach fetch` online to repair them.")
-    else:
-        reason, maps = _network_reason(), None
-        if not reason:
-            try:
-                maps = _nilearn_checkerboards(n_subjects, data_dir, verbose)
-                maps.notice = f"glmteach: downloaded the real checkerboard maps from {_HOST}."
-            except DataUnavailableError as exc:
-                reason = str(exc).split(";")[0]
-        if maps is None:
-            maps = _embedded_checkerboards(n_subjects, random_state)
-            maps.notice = (
-                "glmteach: using the SIMULATED two-condition cohort because the real "
-                f"checkerboard maps are not cached and {reason}; run `glmteach fetch` "
-                "online to get the localizer data.")
-    if verbose:
-        print(maps.notice)
-    return maps
+    return _auto(lambda v, cached: _nilearn_checkerboards(n_subjects, data_dir, v),
+                 lambda: _embedded_checkerboards(n_subjects, random_state),
+                 _find_contrast_cache(CHECKERBOARDS, n_subjects, data_dir),
+                 "checkerboard maps", "two-condition cohort", verbose)
 
 
 def _contrast_file(contrast):
@@ -555,14 +559,14 @@ def _nilearn_checkerboards(n_subjects, data_dir, verbose):
         try:
             bunch = fetch_localizer_contrasts([contrast], n_subjects=n_subjects,
                                               data_dir=data_dir, verbose=verbose)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, KeyError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DataUnavailableError(
                 f"could not get the checkerboard maps from nilearn: {reason[:160]}; use "
                 "source='embedded' for the simulated cohort, or fetch them where there is "
                 "internet and copy the nilearn_data folder here (set NILEARN_DATA)."
             ) from None
-        paths = list(bunch["cmaps"])
+        paths = _listed_maps(bunch, n_subjects, what=f"'{contrast}'")
         groups.append(GroupMaps(
             imgs=load_3d_maps(paths, cache=True), subjects=[Path(p).parent.name for p in paths],
             source="nilearn", description=f"Brainomics/Localizer '{contrast}' maps",

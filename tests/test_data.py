@@ -2,6 +2,7 @@
 users' own maps, and a one-line error for every bad input."""
 
 import gzip
+import json
 import os
 
 import nibabel as nib
@@ -254,12 +255,18 @@ def _wrong_shape_map(root):
     nib.Nifti1Image(np.ones((5, 6, 7), np.float32), np.eye(4)).to_filename(path)
 
 
+def _drop_map_entries(root):  # nilearn's index forgot the contrast maps: no "cmaps" at all
+    index = json.loads((root / "download").read_text())
+    (root / "download").write_text(json.dumps({k: v for k, v in index.items()
+                                               if "cmaps" not in k}))
+
+
 def _snapshot(folder):
     return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 @pytest.mark.parametrize("breaker", [_break_index, _break_participants, _truncate_map,
-                                     _wrong_shape_map])
+                                     _wrong_shape_map, _drop_map_entries])
 def test_auto_with_broken_cache_falls_back_every_time(localizer_cache, offline, capsys,
                                                       breaker):
     root = localizer_cache / "brainomics_localizer"
@@ -276,6 +283,15 @@ def test_auto_with_broken_cache_falls_back_every_time(localizer_cache, offline, 
     after = _snapshot(root)
     # nothing of the user's cache is deleted (or changed)
     assert all(after.get(name) == content for name, content in before.items())
+
+
+def test_index_without_the_maps_names_the_fix(localizer_cache, offline):
+    _drop_map_entries(localizer_cache / "brainomics_localizer")
+    with pytest.raises(DataUnavailableError) as info:
+        gt.load_localizer(n_subjects=4, source="nilearn", data_dir=localizer_cache)
+    message = str(info.value)
+    assert "lists 0 of the 4 contrast maps" in message and "glmteach fetch" in message
+    assert "\n" not in message
 
 
 def test_network_probe_deadline_covers_name_resolution(monkeypatch):
@@ -332,13 +348,15 @@ def test_single_3d_map_names_the_fix(map_files):
     assert "at least 2" in _one_line(err) and "glob" in str(err.value)
 
 
-@pytest.mark.parametrize("breaker", ["index", "map"])
+@pytest.mark.parametrize("breaker", ["index", "map", "entries"])
 def test_checkerboards_with_broken_cache_fall_back_every_time(tmp_path, offline, breaker):
     from test_two_conditions import write_checkerboard_cache
 
     root = write_checkerboard_cache(tmp_path)
     if breaker == "index":
         (root / "download").write_text("{corrupt")
+    elif breaker == "entries":
+        _drop_map_entries(root)
     else:
         path = root / "brainomics_data/S02/cmaps_VerticalCheckerboard.nii.gz"
         path.write_bytes(path.read_bytes()[:300])
@@ -347,4 +365,5 @@ def test_checkerboards_with_broken_cache_fall_back_every_time(tmp_path, offline,
                for _ in range(2)]
     assert notices[0] == notices[1] and "SIMULATED" in notices[0]
     assert "cannot be read" in notices[0] and "\n" not in notices[0]
+    assert "'cmaps'" not in notices[0]  # the cause in words, not a bare KeyError
     assert _snapshot(root) == before
