@@ -89,6 +89,9 @@ def _parametric(method):
                 tt, method, alpha=0.05, field=field_ if method == "rft" else None
             ).p_corrected, dtype=float)
         p = state._cache[key]
+        shown = ("ttest", method, "neg_log10_p")  # one array for every alpha (memory; the
+        if shown not in state._cache:             # panels redraw a map only if it changed)
+            state._cache[shown] = neg_log10(p)
         if method == "rft":
             threshold = field_.threshold(alpha, tt.df, two_sided=tt.two_sided)
             note = (f"smoothness FWHM {_fmt_fwhm(field_.fwhm_mm)} mm, "
@@ -97,8 +100,9 @@ def _parametric(method):
             threshold = corrections.bonferroni_threshold(alpha, tt.t.size, tt.df,
                                                          two_sided=tt.two_sided)
             note = f"{tt.t.size:,} tests"
-        return MethodResult(method, METHODS[method].label, neg_log10(p), float(threshold),
-                            int((p <= alpha).sum()), float(p.min()), note=note)
+        return MethodResult(method, METHODS[method].label, state._cache[shown],
+                            float(threshold), int((p <= alpha).sum()), float(p.min()),
+                            note=note)
     return compute
 
 

@@ -97,8 +97,7 @@ class FetchPanel(Panel):
         self.origin.value = message_html(origin + maps.description + notice, kind)
         imgs, unit = (maps.tmaps, "t") if maps.tmaps is not None else (maps.imgs, "value")
         grid = render.BrainGrid.from_img(_mean_abs_img(imgs))
-        volumes = [grid.canonical(np.nan_to_num(np.asarray(img.dataobj, dtype=np.float32)))
-                   for img in imgs]
+        volumes = [grid.canonical(_finite32(img)) for img in imgs]
         vmax = float(np.percentile(np.abs(np.concatenate([v[grid.mask] for v in volumes])),
                                    99.5))
         self.figure = render.GlassBrainFigure(
@@ -125,6 +124,12 @@ class FetchPanel(Panel):
                 f"{threshold:.1f}: red {self._unit} > 0, blue {self._unit} < 0, colour "
                 f"scale {-self.figure.norm.vmax:g} to {self.figure.norm.vmax:g}. Voxels "
                 f"shown: {shown}."))
+
+
+def _finite32(img):
+    """An image's values as float32, NaN -> 0 (its own array when already so: no copy)."""
+    data = np.asarray(img.dataobj, dtype=np.float32)
+    return data if np.isfinite(data).all() else np.nan_to_num(data)
 
 
 def _mean_abs_img(imgs):
