@@ -22,10 +22,9 @@ import bench_classroom  # noqa: E402
 pytestmark = pytest.mark.slow
 
 #: The memory a learner's app kernel may hold (USS, after the whole lesson), as
-#: INSTRUCTORS.md states it ("Deployment"). Measured 470 MB in a fresh-clone CI run on
-#: 2026-11-30, after the clickable pictures, slices and readout joined the app (321 MB
-#: before them): issue 16's 400 MB target is not met yet; this bound catches growth.
-KERNEL_MB = 550
+#: INSTRUCTORS.md states it ("Deployment"): issue 16's target. Measured 344 MB on
+#: 2026-11-30 (470 MB before the glass-brain outlines became one artist a view).
+KERNEL_MB = 400
 
 
 def in_ci():
