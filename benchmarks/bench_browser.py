@@ -34,10 +34,13 @@ REPO = Path(__file__).resolve().parents[1]
 _PROBE_JS = """
 () => {
   if (window.__probe) return;
-  const probe = window.__probe = {key: 0, last: 0, changes: 0};
+  const probe = window.__probe = window.__probe_ws || {};
+  Object.assign(probe, {key: 0, last: 0, changes: 0, first_message: 0, last_message: 0});
   const touch = () => { probe.last = performance.now(); probe.changes += 1; };
   document.addEventListener('keydown', () => {
-    probe.key = performance.now(); probe.last = probe.key; probe.changes = 0;
+    Object.assign(probe, {key: performance.now(), changes: 0, first_message: 0,
+                          last_message: 0});
+    probe.last = probe.key;
   }, true);
   document.addEventListener('load', event => {
     if (event.target.tagName === 'IMG') touch();
@@ -47,6 +50,25 @@ _PROBE_JS = """
   }).observe(document.body, {subtree: true, childList: true, characterData: true,
                              attributes: true, attributeFilter: ['src', 'title']});
 }
+"""
+
+# Before the page's scripts: time-stamp each message from the kernel as it arrives (a
+# listener added in the constructor runs before the page's own ``onmessage``).
+_WEBSOCKET_JS = """
+(() => {
+  const probe = window.__probe_ws = {first_message: 0, last_message: 0};
+  const Original = window.WebSocket;
+  window.WebSocket = class extends Original {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', () => {
+        const p = window.__probe || probe, now = performance.now();
+        if (p.key && !p.first_message) p.first_message = now;
+        p.last_message = now;
+      });
+    }
+  };
+})();
 """
 
 SLIDERS = [  # (step, slider description, keys to alternate)
@@ -113,7 +135,10 @@ def measure_moves(page, frames, description, keys, repeats, quiet_ms):
             if probe["now"] - probe["last"] >= quiet_ms:
                 break
         if probe["changes"]:
-            out.append((probe["last"] - probe["key"], len(frames), sum(frames)))
+            first = probe["first_message"] or probe["last"]
+            last = max(probe["last_message"] or first, first)
+            out.append((probe["last"] - probe["key"], len(frames), sum(frames),
+                        first - probe["key"], probe["last"] - last))
     return out
 
 
@@ -125,6 +150,7 @@ def browser_times(url, chromium, repeats, quiet_ms):
         browser = playwright.chromium.launch(executable_path=chromium, headless=True,
                                              args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.add_init_script(_WEBSOCKET_JS)
         frames = []
         page.on("websocket", lambda ws: ws.on(
             "framereceived", lambda payload: frames.append(len(payload))))
@@ -192,6 +218,11 @@ def main():
             process.terminate()
             process.wait(15)
     kernel, nilearn_ms = kernel_times(args.repeats)
+    print("where the browser time goes (medians): key press -> first message from the "
+          "kernel (kernel + server), last message -> last change on the page (browser)")
+    for description, moves in browser.items():
+        print(f"  {description:<14} first message {np.median([m[3] for m in moves]):5.0f} ms"
+              f", after the last message {np.median([m[4] for m in moves]):5.0f} ms")
     print("slider          browser median   p95   (n)   kernel median   messages   kB/move")
     worst = 0.0
     for description, moves in browser.items():

@@ -269,3 +269,36 @@ def test_glass_titles_seen_before_are_pasted_back_pixel_for_pixel(embedded16):
     for k, rgb in enumerate(shown):
         np.testing.assert_array_equal(rgb, reference[k % 2])
     assert sorted(len(s) for s in figure._stamps.values()) == [1, 2]  # b's title: one
+
+
+def test_histogram_value_labels_composited_match_matplotlib_drawing_them():
+    """Value labels over the bars are composited from sprites (drawn once per string):
+    within 2/255 of matplotlib drawing them in place, whatever came in between, and their
+    ink is there (the label's pixels differ from the picture without the label)."""
+    lines = {"Bonferroni": dict(color="#aa3377"), "RFT": dict(color="#b86e00")}
+
+    def figure(sprites=True):
+        hist = render.HistogramFigure(lines, "max |t|", value_labels=list(lines),
+                                      band_label="band")
+        if not sprites:
+            hist._sprites = None
+        hist.set_counts(np.arange(30) % 7, np.linspace(4.0, 7.0, 31), ylim=(0, 8))
+        hist.set_band(5.0, 5.4)
+        hist.set_line("RFT", [4.8])
+        return hist
+
+    hist = figure()
+    for x in (5.2, 6.5, 5.2, 4.3, 6.5):  # new strings, then strings seen before
+        hist.set_line("Bonferroni", [x])
+        shown = hist.to_rgb().astype(int)
+        direct = figure(sprites=False)
+        direct.set_line("Bonferroni", [x])
+        reference = direct.to_rgb().astype(int)
+        assert np.abs(shown - reference).max() <= 2
+        direct.set_line("Bonferroni", [])
+        without = direct.to_rgb().astype(int)
+        label = hist._values["Bonferroni"].get_window_extent(hist.fig.canvas.get_renderer())
+        rows = slice(int(shown.shape[0] - label.y1), int(shown.shape[0] - label.y0))
+        cols = slice(int(label.x0), int(label.x1))
+        assert np.abs(shown[rows, cols] - without[rows, cols]).max() > 100  # the text's ink
+    assert len(hist._sprites[id(hist._values["Bonferroni"])]) == 3

@@ -202,13 +202,11 @@ class GlassBrainFigure(_LiveFigure):
             self._layers[name, view] = (data, (magnitude >= self.threshold) & (data != 0))
 
     def _paint(self, rgb):
-        rgb = np.array(rgb)
         vmin, vmax = self.norm.vmin, self.norm.vmax
         for key, raster in self._rasters.items():
             layer = self._layers.get(key)
             if layer is not None:
                 raster.paint(rgb, layer[0], layer[1], self._lut, vmin, vmax)
-        return rgb
 
     def savefig(self, path, dpi=None):
         """Save the picture as PNG (what the panel shows, 72 dpi)."""

@@ -6,7 +6,6 @@ from .. import palette
 from ._canvas import FONT_SIZE, _LiveFigure, new_figure
 
 
-
 class HistogramFigure(_LiveFigure):
     """A histogram with named vertical lines and one shaded band, updated in place.
 
@@ -57,6 +56,8 @@ class HistogramFigure(_LiveFigure):
                   frameon=False, handlelength=3.0)
         dynamic = [self._bars, *self._lines.values(), *self._values.values(), self._title]
         self._set_dynamic(dynamic + ([self._band] if self._band is not None else []))
+        self._set_sprited(self._values.values())  # over the bars and lines
+        self._set_stamped([self._title])  # above the axes, apart
 
     def set_counts(self, counts, edges, ylim=None):
         """New bar heights; a new ``ylim`` (default: from the counts) redraws the axes."""
