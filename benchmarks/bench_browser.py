@@ -35,18 +35,24 @@ _PROBE_JS = """
 () => {
   if (window.__probe) return;
   const probe = window.__probe = window.__probe_ws || {};
-  Object.assign(probe, {key: 0, last: 0, changes: 0, first_message: 0, last_message: 0});
-  const touch = () => { probe.last = performance.now(); probe.changes += 1; };
+  Object.assign(probe, {key: 0, last: 0, changes: 0, first_message: 0, last_message: 0,
+                        timeline: []});
+  const touch = what => {
+    probe.last = performance.now(); probe.changes += 1;
+    probe.timeline.push([what, probe.last - probe.key, 0]);
+  };
   document.addEventListener('keydown', () => {
     Object.assign(probe, {key: performance.now(), changes: 0, first_message: 0,
-                          last_message: 0});
+                          last_message: 0, timeline: []});
     probe.last = probe.key;
   }, true);
   document.addEventListener('load', event => {
-    if (event.target.tagName === 'IMG') touch();
+    if (event.target.tagName === 'IMG') touch('picture ' + event.target.naturalWidth);
   }, true);
   new MutationObserver(records => {
-    if (records.some(r => r.type !== 'attributes' || r.attributeName !== 'src')) touch();
+    if (records.some(r => r.type !== 'attributes' || r.attributeName !== 'src')) {
+      touch('text');
+    }
   }).observe(document.body, {subtree: true, childList: true, characterData: true,
                              attributes: true, attributeFilter: ['src', 'title']});
 }
@@ -61,10 +67,12 @@ _WEBSOCKET_JS = """
   window.WebSocket = class extends Original {
     constructor(...args) {
       super(...args);
-      this.addEventListener('message', () => {
+      this.addEventListener('message', event => {
         const p = window.__probe || probe, now = performance.now();
         if (p.key && !p.first_message) p.first_message = now;
         p.last_message = now;
+        const size = event.data.byteLength || event.data.size || event.data.length || 0;
+        if (p.timeline) p.timeline.push(['message', now - p.key, size]);
       });
     }
   };
@@ -121,8 +129,9 @@ def go_to_step(page, step):
         page.wait_for_timeout(1500)
 
 
-def measure_moves(page, frames, description, keys, repeats, quiet_ms):
-    """Per move: (ms from key press to the last change, messages, bytes received)."""
+def measure_moves(page, frames, description, keys, repeats, quiet_ms, timeline=0):
+    """Per move: (ms from key press to the last change, messages, bytes received,
+    ms to the first message, ms from the last message to the last change)."""
     handle = handle_of(page, description)
     handle.focus()
     out = []
@@ -134,6 +143,10 @@ def measure_moves(page, frames, description, keys, repeats, quiet_ms):
             probe = page.evaluate("() => ({...window.__probe, now: performance.now()})")
             if probe["now"] - probe["last"] >= quiet_ms:
                 break
+        if k < timeline:  # what arrived and changed when, ms after the key press
+            print(f"  {description} move {k}: " + ", ".join(
+                f"{what} {ms:.0f}" + (f" ({size / 1000:.0f} kB)" if size > 2000 else "")
+                for what, ms, size in probe["timeline"]))
         if probe["changes"]:
             first = probe["first_message"] or probe["last"]
             last = max(probe["last_message"] or first, first)
@@ -142,7 +155,7 @@ def measure_moves(page, frames, description, keys, repeats, quiet_ms):
     return out
 
 
-def browser_times(url, chromium, repeats, quiet_ms):
+def browser_times(url, chromium, repeats, quiet_ms, timeline=0):
     from playwright.sync_api import sync_playwright
 
     results = {}
@@ -169,7 +182,7 @@ def browser_times(url, chromium, repeats, quiet_ms):
                     timeout=600_000)
                 page.wait_for_timeout(3000)
             results[description] = measure_moves(page, frames, description, keys, repeats,
-                                                 quiet_ms)
+                                                 quiet_ms, timeline)
         browser.close()
     return results
 
@@ -206,6 +219,8 @@ def main():
     parser.add_argument("--quiet", type=float, default=400.0,
                         help="ms without change that end an update")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--timeline", type=int, default=0, metavar="N",
+                        help="print what arrived and changed when, for N moves per slider")
     args = parser.parse_args()
 
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
@@ -213,7 +228,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         process, url = start_voila(Path(tmp))
         try:
-            browser = browser_times(url, args.chromium, args.repeats, args.quiet)
+            browser = browser_times(url, args.chromium, args.repeats, args.quiet,
+                                    args.timeline)
         finally:
             process.terminate()
             process.wait(15)

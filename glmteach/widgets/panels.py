@@ -475,15 +475,19 @@ class ComparisonPanel(Panel):
         self.alpha_text.value = f"<b>FWER &lt; {alpha:.0%}</b>: show -log10 p &gt; " \
                                 f"{-np.log10(alpha):.2f}"
         results = s.comparison(alpha=alpha, n_perm=n_perm)
-        self._draw_maps(results, alpha)
-        self._draw_null(results, alpha, n_perm)
         self.table.value = comparison_table(s, results, alpha, n_perm)
-        with self.maps_image.hold_sync(), self.null_image.hold_sync():
-            self.maps_image.value = self._maps.to_png()
+        # each picture leaves with its text as soon as it is ready, the small one first:
+        # the browser decodes it while the kernel draws the maps
+        self._draw_null(results, alpha, n_perm)
+        with self.null_image.hold_sync():
             self.null_image.value = self._null.to_png()
-            self._describe(results, alpha, n_perm)
+            self._describe_null(results, n_perm)
+        self._draw_maps(results, alpha)
+        with self.maps_image.hold_sync():
+            self.maps_image.value = self._maps.to_png()
+            self._describe_maps(results, alpha)
 
-    def _describe(self, results, alpha, n_perm):
+    def _describe_maps(self, results, alpha):
         from ._methods import METHODS
 
         found = []
@@ -498,6 +502,10 @@ class ComparisonPanel(Panel):
             f"Glass brains of -log10 corrected p, one column per method, showing the voxels "
             f"with corrected p <= alpha = {alpha:.2f}; darker is smaller p. "
             + "; ".join(found) + "."))
+
+    def _describe_null(self, results, n_perm):
+        from ._methods import METHODS
+
         lines = [f"{METHODS[m].label} {results[m].threshold:.2f}" for m in _LINE_STYLES
                  if results.get(m) is not None and np.isfinite(results[m].threshold)]
         perm = self.state.permutation
