@@ -302,3 +302,28 @@ def test_histogram_value_labels_composited_match_matplotlib_drawing_them():
         cols = slice(int(label.x0), int(label.x1))
         assert np.abs(shown[rows, cols] - without[rows, cols]).max() > 100  # the text's ink
     assert len(hist._sprites[id(hist._values["Bonferroni"])]) == 3
+
+
+@pytest.mark.parametrize("view", ["x", "y", "z"])
+def test_glass_brain_outline_is_nilearns_pixel_for_pixel_in_one_artist(view):
+    """The outline (one PathCollection a view, for memory) draws exactly the pixels of
+    nilearn's plot_brain_schematics (one PathPatch per curve), and its bounds."""
+    from nilearn.plotting.glass_brain import plot_brain_schematics as nilearn_outline
+
+    from glmteach.render._canvas import new_figure
+    from glmteach.render._schematics import plot_brain_schematics
+
+    pictures, bounds = [], []
+    for draw in (nilearn_outline, plot_brain_schematics):
+        fig = new_figure(3.0, 3.0)
+        ax = fig.add_axes([0.05, 0.05, 0.9, 0.9])
+        bounds.append(draw(ax, view, linewidth=0.6))
+        ax.set_xlim(bounds[-1][:2])
+        ax.set_ylim(bounds[-1][2:])
+        fig.canvas.draw()
+        pictures.append(np.asarray(fig.canvas.buffer_rgba()).copy())
+        n_artists = len(ax.patches) + len(ax.collections)
+    assert n_artists == 1  # ours: one artist for the whole view
+    assert bounds[0] == pytest.approx(bounds[1])
+    assert (pictures[0] < 250).any()  # the outline is drawn at all
+    np.testing.assert_array_equal(pictures[0], pictures[1])
