@@ -40,12 +40,12 @@ def projection_error(m):
 
 
 @jit
-def screen_tile(P, w, r, two_sided, delta, segment, out, first):
+def screen_tile(P, w, r, two_sided, delta, segment, out, first, work):
     """Per segment of voxels, an upper bound of ``q`` for each rearrangement of a tile.
 
     Parameters
     ----------
-    P : ndarray of float32, shape (n_tile * r, w)
+    P : ndarray of float32, shape (n_tile * r, >= w)
         Projections: rows ``k r .. k r + r - 1`` are rearrangement ``k``'s ``A @ e``.
     w : int
         Voxels to screen: the first ``w`` columns of ``P``.
@@ -58,65 +58,72 @@ def screen_tile(P, w, r, two_sided, delta, segment, out, first):
         Receives the float32 bit patterns of the bounds (all >= 0) in columns
         ``first ..``; view it as float32.
     first : int
+    work : ndarray of float32, shape (2, >= w)
+        Scratch space (the caller's, reused from tile to tile).
     """
     d32 = np.float32(delta)
-    margin = np.float32(8.0 * (r + 3) * UNIT_ROUNDOFF32)
-    b2 = np.zeros(w, np.float32)
-    babs = np.zeros(w, np.float32)
-    bound = np.empty(w, np.float32)
+    # the nuisance rows' rounding, 2 delta sum|b| + (r - 1) delta**2 with sum|b| <= sqrt(r - 1)
+    # (unit rows, unit e), is folded into the margin with the arithmetic's own rounding
+    slack = (8.0 * (r + 3) * UNIT_ROUNDOFF32
+             + 2.0 * delta * (np.sqrt(r - 1.0) + (r - 1) * delta))
+    one_minus = np.float32((1.0 - slack) * (1.0 - 1e-7))  # rounded down, whatever the mode
+    b2 = work[0]
+    bound = work[1]
     bits = bound.view(np.int32)
     for k in range(P.shape[0] // r):
         a = P[k * r]
         if r == 1:
-            _bound(a, b2, babs, w, two_sided, d32, margin, bound)
+            _bound_none(a, w, two_sided, d32, one_minus, bound)
         elif r == 2:  # one or two nuisance rows: one pass (the common designs)
-            _bound_one(a, P[k * r + 1], w, two_sided, d32, margin, bound)
+            _bound_one(a, P[k * r + 1], w, two_sided, d32, one_minus, bound)
         elif r == 3:
-            _bound_two(a, P[k * r + 1], P[k * r + 2], w, two_sided, d32, margin, bound)
+            _bound_two(a, P[k * r + 1], P[k * r + 2], w, two_sided, d32, one_minus, bound)
         else:
-            b2[:] = 0.0
-            babs[:] = 0.0
+            b2[:w] = 0.0
             for j in range(1, r):
                 row = P[k * r + j]
                 for v in range(w):
                     b2[v] += row[v] * row[v]
-                    babs[v] += abs(row[v])
-            _bound(a, b2, babs, w, two_sided, d32, margin, bound)
+            _bound(a, b2, w, two_sided, d32, one_minus, bound)
         for s in range(-(-w // segment)):
             stop = min((s + 1) * segment, w)
             out[k, first + s] = _max_bits(bits[s * segment : stop], True)
 
 
 @jit
-def _q_bound(a, b2, babs, two_sided, d32, margin):
-    """Upper bound of ``q`` from float32 projections ``a`` and ``b`` (``b2 = sum b**2``,
-    ``babs = sum |b|``), each within ``d32`` of the exact value."""
+def _q_bound(a, b2, two_sided, d32, one_minus):
+    """Upper bound of ``q`` from float32 projections ``a`` and ``b`` (``b2 = sum b**2``),
+    each within ``d32`` of the exact value; ``one_minus`` is 1 minus every rounding slack."""
     a_up = abs(a) + d32
     num = a_up * a_up
     if not two_sided:
         pos = max(a + d32, np.float32(0.0))
         num = pos * pos
-    low = np.float32(1.0) - b2 - (d32 + d32) * babs - a_up * a_up - margin
-    return num / max(low, np.float32(FLOOR))
+    return num / max(one_minus - b2 - a_up * a_up, np.float32(FLOOR))
 
 
 @jit
-def _bound(a, b2, babs, w, two_sided, d32, margin, bound):
+def _bound(a, b2, w, two_sided, d32, one_minus, bound):
     for v in range(w):
-        bound[v] = _q_bound(a[v], b2[v], babs[v], two_sided, d32, margin)
+        bound[v] = _q_bound(a[v], b2[v], two_sided, d32, one_minus)
 
 
 @jit
-def _bound_one(a, b, w, two_sided, d32, margin, bound):
+def _bound_none(a, w, two_sided, d32, one_minus, bound):
     for v in range(w):
-        bound[v] = _q_bound(a[v], b[v] * b[v], abs(b[v]), two_sided, d32, margin)
+        bound[v] = _q_bound(a[v], np.float32(0.0), two_sided, d32, one_minus)
 
 
 @jit
-def _bound_two(a, b, c, w, two_sided, d32, margin, bound):
+def _bound_one(a, b, w, two_sided, d32, one_minus, bound):
     for v in range(w):
-        bound[v] = _q_bound(a[v], b[v] * b[v] + c[v] * c[v], abs(b[v]) + abs(c[v]),
-                            two_sided, d32, margin)
+        bound[v] = _q_bound(a[v], b[v] * b[v], two_sided, d32, one_minus)
+
+
+@jit
+def _bound_two(a, b, c, w, two_sided, d32, one_minus, bound):
+    for v in range(w):
+        bound[v] = _q_bound(a[v], b[v] * b[v] + c[v] * c[v], two_sided, d32, one_minus)
 
 
 @jit_parallel
@@ -146,6 +153,7 @@ def screen(A32, blocks, r, tile, two_sided, delta, segment, n_voxels, out):
     width = blocks.shape[2]
     for b in prange(blocks.shape[0]):
         buffer = np.empty((tile * r, width), np.float32)
+        work = np.empty((2, width), np.float32)
         E = blocks[b]
         first = b * (width // segment)
         n_seg = min(width // segment, -(-n_voxels // segment) - first)
@@ -154,7 +162,7 @@ def screen(A32, blocks, r, tile, two_sided, delta, segment, n_voxels, out):
             P = buffer[: (k1 - k0) * r]
             np.dot(A32[k0 * r : k1 * r], E, P)
             screen_tile(P, min(n_seg * segment, n_voxels - first * segment), r, two_sided,
-                        delta, segment, out[k0:k1], first)
+                        delta, segment, out[k0:k1], first, work)
 
 
 @jit
