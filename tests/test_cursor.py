@@ -5,7 +5,7 @@ import pytest
 from nibabel.affines import apply_affine
 
 import glmteach as gt
-from glmteach import corrections, glm, masking, permutation, picking
+from glmteach import corrections, glm, masking, narrative, permutation, picking
 from glmteach._flips import n_distinct_flips
 from glmteach.clusters import cluster_permutation_test
 from glmteach.widgets import ComparisonPanel, FetchPanel, LessonState, TTestPanel
@@ -137,6 +137,10 @@ def test_readout_numbers_equal_the_statistics_api(state, reference):
         assert by_name["fdr_bh"].p == fdr[column]
         assert by_name["permutation"].p == perm_p[column]
         assert by_name["permutation"].p_error == perm_p_error[column]
+        # SPM's row (spm_uc: the lower threshold) survives when either method does
+        assert by_name["spm"].p == min(by_name["rft"].p, by_name["bonferroni"].p)
+        names = [m.name for m in numbers.methods]
+        assert names.index("spm") == names.index("rft") + 1
         for m in numbers.methods:
             assert m.survives == (m.p <= state.alpha)
         text = cursor_views(state).readout.html.value
@@ -149,8 +153,12 @@ def test_readout_numbers_equal_the_statistics_api(state, reference):
     assert row.p == perm.corrected_p(n_perm=100)[column]
     assert row.p_error == perm.corrected_p_error(n_perm=100)[column] > 0
     # survivors counted from the readout's p maps = the comparison panel's counts
-    for name, result in state.comparison().items():
+    results = state.comparison()
+    for name, result in results.items():
         assert int((method_p_values(state, name) <= state.alpha).sum()) == result.n_survivors
+    spm_p = np.minimum(method_p_values(state, "rft"), method_p_values(state, "bonferroni"))
+    assert int((spm_p <= state.alpha).sum()) == narrative.spm_outcome(
+        results["rft"], results["bonferroni"]).n_survivors
     outside = np.argwhere(~masked.mask)[0]
     state.point_at_voxel(outside, "key")
     assert voxel_numbers(state).column is None
@@ -180,7 +188,8 @@ def test_readout_cluster_rows_equal_the_cluster_api(state, reference):
                                 direct.two_sided)[direct.labels[peak] - 1]
         assert by_name["rft_cluster"].p == pytest.approx(rft_p, rel=1e-12)
         assert [m.name for m in voxel_numbers(state).methods] == [
-            "bonferroni", "rft", "permutation", "fdr_bh", "rft_cluster", "size", "mass", "tfce"]
+            "bonferroni", "rft", "spm", "permutation", "fdr_bh", "rft_cluster", "size", "mass",
+            "tfce"]
         for name in ("rft_cluster", "size", "tfce"):  # slices of each method's survivors
             views = cursor_views(state).slices
             assert name in [v for _, v in views.choice.options]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import ipywidgets as widgets
 import numpy as np
 
-from .. import render
+from .. import palette, render
 from ..render import slices as slice_pictures
 from ._methods import METHODS
 from .clickable import ClickableImage
@@ -143,6 +143,8 @@ def voxel_numbers(state, alpha=None, n_perm=None):
         if _available(state, name):
             out.methods.append(_at_voxel(state, name, METHODS[name].label, column, alpha,
                                          n_perm))
+            if name == "rft" and _available(state, "bonferroni"):
+                out.methods.append(_spm_at_voxel(state, column, alpha))
     if _available(state, "fdr_bh"):
         out.methods.append(_at_voxel(state, "fdr_bh", "FDR (Benjamini-Hochberg q)", column,
                                      alpha, n_perm,
@@ -165,6 +167,16 @@ def _at_voxel(state, name, label, column, alpha, n_perm, note=""):
     elif name == "bonferroni":
         note = f"p x {state.ttest.t.size:,} tests"
     return MethodAtVoxel(name, label, p, p <= alpha, error, note)
+
+
+def _spm_at_voxel(state, column, alpha):
+    """SPM's voxel-level FWE rule (``spm_uc``, the lower of the RFT and Bonferroni
+    thresholds) at one voxel: it survives when either method's p is <= alpha, so its p is
+    the smaller of the two (the comparison panel's SPM row, voxel by voxel)."""
+    p = min(float(method_p_values(state, "rft")[column]),
+            float(method_p_values(state, "bonferroni")[column]))
+    return MethodAtVoxel("spm", palette.label("spm"), p, p <= alpha, None,
+                         "the lower of the RFT and Bonferroni thresholds (spm_uc)")
 
 
 def _cluster_rows(state, column, alpha, n_perm):
