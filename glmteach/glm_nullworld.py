@@ -59,24 +59,11 @@ class GLMNullWorldResult:
         return pd.DataFrame(rows)
 
     def sentence(self, alpha=0.05):
-        """What the learner's own studies show, in words generated from the table."""
-        table = self.table(alpha)
-        parts = [f"In {self.n_studies} simulated studies with no effect of interest, a "
-                 f"nuisance regressor correlated r = {self.correlation:.2f} with the tested "
-                 f"one and an effect of {self.nuisance_effect:g} noise SDs per SD in every "
-                 f"voxel ({self.n_subjects} subjects, {self.n_voxels} voxels, "
-                 f"{self.n_perm} permutations):"]
-        for row in table.itertuples(index=False):
-            parts.append(f"{row.method} found a false positive in {row[1]} "
-                         f"(FWER {row.FWER:.3f}, 95% CI {row[4]:.3f} to {row[5]:.3f}: "
-                         f"{row.verdict} = {alpha:g}).")
-        above = table[table["verdict"] == "above alpha"]["method"].tolist()
-        if "Manly" in above:
-            parts.append("Manly shuffles the data with the nuisance effect still in them; "
-                         "that shuffled effect is shared by every voxel, so the shuffled "
-                         "maps look alike, their maximum is smaller than a real null "
-                         "study's, and the threshold comes out too low.")
-        return " ".join(parts)
+        """What the learner's own studies show, in words generated from the table
+        (:func:`glmteach.narrative.glm_null_world_sentence`)."""
+        from .narrative import glm_null_world_sentence
+
+        return glm_null_world_sentence(self, alpha)
 
 
 def run_glm_null_world(methods=METHODS, n_studies=200, n_subjects=16, n_voxels=20,

@@ -1,14 +1,16 @@
 """Every sentence that compares methods or quotes a number, generated from results.
 
-Panels, the report, ``glmteach demo``, :meth:`RandomField.summary` and the notebooks all
-take their comparison text from here, so that they say the same thing and the thing they
-say is true for the learner's own numbers (which threshold is lowest, which method finds
-more, where random field theory stands against Bonferroni, what SPM would use).
+Panels, the report, ``glmteach demo``, :meth:`RandomField.summary`, the null-world labs
+and the notebooks all take their comparison text from here, so that they say the same
+thing and the thing they say is true for the learner's own numbers (which threshold is
+lowest, which method finds more, where random field theory stands against Bonferroni,
+what SPM would use, which methods kept the FWER in the learner's null studies).
 
 The functions take plain numbers or small result objects (anything with ``threshold`` and
 ``n_survivors`` attributes, e.g. a :class:`~glmteach.widgets._methods.MethodResult`, a
-:class:`~glmteach.corrections.Correction` or a :class:`Outcome`); they never compute
-statistics themselves, except the one-voxel tail probabilities used to explain a number.
+:class:`~glmteach.corrections.Correction` or a :class:`Outcome`) or null-world results
+(whose own methods give their rates and intervals); they never compute statistics
+themselves, except the one-voxel tail probabilities used to explain a number.
 """
 
 from dataclasses import dataclass
@@ -22,7 +24,8 @@ __all__ = ["Outcome", "threshold_text", "lowest_thresholds", "most_survivors",
            "spm_threshold", "spm_outcome", "spm_sentence", "rft_vs_bonferroni",
            "comparison_sentences", "comparison_paragraph", "mc_error_note",
            "finite_population_factor", "smoothness_sentence", "noise_share",
-           "count_text", "LABELS"]
+           "count_text", "fwer_verdict", "cluster_failure_sentence",
+           "glm_null_world_sentence", "LABELS"]
 
 #: Names shown to learners, per method name.
 LABELS = {"bonferroni": "Bonferroni", "rft": "random field theory",
@@ -289,3 +292,80 @@ def fwer_verdict(label, estimate, alpha):
     return (f"{_cap(label)}: a false positive in {estimate.rate:.0%} of "
             f"{estimate.n_experiments:,} null studies ({estimate.level:.0%} interval "
             f"{estimate.lo:.1%} to {estimate.hi:.1%}), {where} = {alpha:g}.")
+
+
+def _promise_verdict(estimate, alpha):
+    """How an FWER estimate stands against the alpha a method promises (its interval)."""
+    if estimate.lo > alpha:
+        return f"above the {alpha:.0%} it promises"
+    if estimate.hi < alpha:
+        return f"below the {alpha:.0%} it promises (conservative)"
+    if estimate.hi - estimate.lo > 0.1:
+        return f"too few studies to tell from {alpha:.0%}"
+    return f"consistent with {alpha:.0%}"
+
+
+def cluster_failure_sentence(result, alpha=None):
+    """A few sentences comparing the cluster methods, generated from ``result``'s numbers.
+
+    Says, for each cluster method that was run, how many null studies had a false
+    positive and whether the Clopper-Pearson interval lies above, below or around
+    ``alpha``; then, when both RFT and permutation cluster inference ran, the cluster size
+    each needed (median over studies), which is where a difference comes from.
+    Returns "" when no cluster method was run or no study is done.
+    """
+    from ._noise import NOISE_LABELS
+    from .nullworld import CLUSTER_METHODS, LABELS as METHOD_LABELS, _check_alpha
+
+    alpha = _check_alpha(result.alpha if alpha is None else alpha)
+    methods = [m for m in CLUSTER_METHODS if m in result.methods]
+    if not methods or not result.n_done:
+        return ""
+    fwer = result.fwer(alpha)
+    noise = NOISE_LABELS.get(result.noise, result.noise)
+    stat = "|t|" if result.two_sided else "t"
+    parts = []
+    for method in methods:
+        e = fwer[method]
+        parts.append(f"{METHOD_LABELS[method]} found a false positive in {e.n_false} of "
+                     f"{e.n_experiments} null studies ({e.rate:.0%}, 95% CI {e.lo:.0%} to "
+                     f"{e.hi:.0%}): {_promise_verdict(e, alpha)}")
+    text = (f"With {noise} noise and clusters formed at p < {result.cdt_p:g} "
+            f"({stat} > {result.cdt_t:.2f}), " + "; ".join(parts) + ".")
+    sizes = result.cluster_thresholds(alpha)
+    if "rft_cluster" in sizes and "cluster" in sizes:
+        rft, perm = float(np.median(sizes["rft_cluster"])), float(np.median(sizes["cluster"]))
+        if np.isfinite(rft) and np.isfinite(perm):
+            text += (f" A cluster needed {perm:.0f} voxels to be significant by permutation "
+                     f"(median over studies) and {rft:.0f} by random field theory")
+            if perm > rft:
+                span = f"{rft:.0f}" if perm - 1 <= rft else f"{rft:.0f} to {perm - 1:.0f}"
+                text += (f": a chance cluster of {span} voxels is significant for random "
+                         f"field theory and not for permutation.")
+            elif rft > perm:
+                text += ": random field theory asks for larger clusters than permutation."
+            else:
+                text += ": the same."
+    return text
+
+
+def glm_null_world_sentence(result, alpha=0.05):
+    """What the learner's own null studies with a nuisance regressor show (a
+    :class:`~glmteach.glm_nullworld.GLMNullWorldResult`), generated from its table."""
+    table = result.table(alpha)
+    parts = [f"In {result.n_studies} simulated studies with no effect of interest, a "
+             f"nuisance regressor correlated r = {result.correlation:.2f} with the tested "
+             f"one and an effect of {result.nuisance_effect:g} noise SDs per SD in every "
+             f"voxel ({result.n_subjects} subjects, {result.n_voxels} voxels, "
+             f"{result.n_perm} permutations):"]
+    for row in table.itertuples(index=False):
+        parts.append(f"{row.method} found a false positive in {row[1]} "
+                     f"(FWER {row.FWER:.3f}, 95% CI {row[4]:.3f} to {row[5]:.3f}: "
+                     f"{row.verdict} = {alpha:g}).")
+    above = table[table["verdict"] == "above alpha"]["method"].tolist()
+    if "Manly" in above:
+        parts.append("Manly shuffles the data with the nuisance effect still in them; "
+                     "that shuffled effect is shared by every voxel, so the shuffled "
+                     "maps look alike, their maximum is smaller than a real null "
+                     "study's, and the threshold comes out too low.")
+    return " ".join(parts)

@@ -39,6 +39,7 @@ from ._kernels import clusters as _kc
 from ._kernels import nullworld as _k
 from ._kernels.signflip import pattern_codes, split_groups
 from ._noise import NOISE_LABELS, NOISE_MODELS, NoiseModel, gaussian_weights, noise_model
+from .narrative import cluster_failure_sentence  # noqa: F401 (was defined here)
 from .rft import RandomField, cdt_from_p, check_cdt_p, resel_counts
 
 __all__ = ["run_null_world", "NullWorldResult", "FWEREstimate", "simulate_null_cohort",
@@ -796,56 +797,3 @@ def fwer_table(results, alpha=None, level=0.95):
                              false_positives=e.n_false, studies=e.n_experiments,
                              n_perm=result.n_perm))
     return pd.DataFrame(rows)
-
-
-# ------------------------------------------------------------------------------ sentences
-def _verdict(estimate, alpha):
-    """How an FWER estimate stands against alpha, judged by its interval."""
-    if estimate.lo > alpha:
-        return f"above the {alpha:.0%} it promises"
-    if estimate.hi < alpha:
-        return f"below the {alpha:.0%} it promises (conservative)"
-    if estimate.hi - estimate.lo > 0.1:
-        return f"too few studies to tell from {alpha:.0%}"
-    return f"consistent with {alpha:.0%}"
-
-
-def cluster_failure_sentence(result, alpha=None):
-    """A few sentences comparing the cluster methods, generated from ``result``'s numbers.
-
-    Says, for each cluster method that was run, how many null studies had a false
-    positive and whether the Clopper-Pearson interval lies above, below or around
-    ``alpha``; then, when both RFT and permutation cluster inference ran, the cluster size
-    each needed (median over studies), which is where a difference comes from.
-    Returns "" when no cluster method was run or no study is done.
-    """
-    alpha = _check_alpha(result.alpha if alpha is None else alpha)
-    methods = [m for m in CLUSTER_METHODS if m in result.methods]
-    if not methods or not result.n_done:
-        return ""
-    fwer = result.fwer(alpha)
-    noise = NOISE_LABELS.get(result.noise, result.noise)
-    stat = "|t|" if result.two_sided else "t"
-    parts = []
-    for method in methods:
-        e = fwer[method]
-        parts.append(f"{LABELS[method]} found a false positive in {e.n_false} of "
-                     f"{e.n_experiments} null studies ({e.rate:.0%}, 95% CI {e.lo:.0%} to "
-                     f"{e.hi:.0%}): {_verdict(e, alpha)}")
-    text = (f"With {noise} noise and clusters formed at p < {result.cdt_p:g} "
-            f"({stat} > {result.cdt_t:.2f}), " + "; ".join(parts) + ".")
-    sizes = result.cluster_thresholds(alpha)
-    if "rft_cluster" in sizes and "cluster" in sizes:
-        rft, perm = float(np.median(sizes["rft_cluster"])), float(np.median(sizes["cluster"]))
-        if np.isfinite(rft) and np.isfinite(perm):
-            text += (f" A cluster needed {perm:.0f} voxels to be significant by permutation "
-                     f"(median over studies) and {rft:.0f} by random field theory")
-            if perm > rft:
-                span = f"{rft:.0f}" if perm - 1 <= rft else f"{rft:.0f} to {perm - 1:.0f}"
-                text += (f": a chance cluster of {span} voxels is significant for random "
-                         f"field theory and not for permutation.")
-            elif rft > perm:
-                text += ": random field theory asks for larger clusters than permutation."
-            else:
-                text += ": the same."
-    return text
