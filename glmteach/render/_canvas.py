@@ -70,7 +70,7 @@ class _LiveFigure:
     _dynamic = ()
     _background = None
     _stamps = None  # id(text) -> {text's look: (rows, cols, pixels)}, see _set_stamped
-    _sprites = None  # id(text) -> {text's look: (rows, cols, alpha, colour)}, _set_sprited
+    _sprites = None  # id(text) -> {text's look: (rows, cols, RGBA pixels)}, _set_sprited
     _scratch = None  # a transparent Agg renderer of the figure's size (sprites' first draw)
     _STAMPS_PER_TEXT = 32
 
@@ -159,7 +159,7 @@ class _LiveFigure:
         return rgba
 
     def _sprite(self, cache, text):
-        """(rows, cols, alpha, premultiplied colour) of a text as last drawn, cached."""
+        """(rows, cols, straight RGBA uint8) of a text as drawn alone, cached per look."""
         look = self._look(text)
         sprite = cache.get(look)
         if sprite is not None:
@@ -178,20 +178,19 @@ class _LiveFigure:
         if patch is not None:
             box = type(box).union([box, patch.get_window_extent(scratch)])
         rows, cols = self._box_of(box, (height, width), margin=3)
-        rgba = np.asarray(scratch.buffer_rgba())[rows, cols]
-        alpha = rgba[..., 3:].astype(np.float32) / 255
         if len(cache) >= self._STAMPS_PER_TEXT:
             cache.clear()
-        cache[look] = sprite = (rows, cols, alpha,
-                                rgba[..., :3].astype(np.float32) * alpha + 0.5)
+        cache[look] = sprite = (rows, cols,
+                                np.array(np.asarray(scratch.buffer_rgba())[rows, cols]))
         return sprite
 
     @staticmethod
     def _composite(canvas, sprite):
-        """Paint a sprite over the Agg buffer in place (the figure is opaque)."""
-        rows, cols, alpha, colour = sprite
+        """Paint a sprite (straight RGBA) over the Agg buffer in place (it is opaque)."""
+        rows, cols, rgba = sprite
+        alpha = rgba[..., 3:] * np.float32(1 / 255)
         region = np.asarray(canvas.buffer_rgba())[rows, cols, :3]
-        region[...] = region * (1 - alpha) + colour
+        region[...] = region * (1 - alpha) + rgba[..., :3] * alpha + 0.5
 
     @staticmethod
     def _box_of(box, shape, margin):
