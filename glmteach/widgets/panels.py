@@ -291,20 +291,20 @@ class TTestPanel(Panel):
             f"<b>{n:,}</b> voxels with uncorrected p < {p:.1e} (|t| > {t_threshold:.2f}, "
             f"df = {self.state.ttest.df:g}). If no voxel had an effect, about "
             f"<b>{p * survivors.size:,.1f}</b> would pass by chance.")
-        with self.map_image.hold_sync(), self.hist_image.hold_sync():
-            self._show_pictures(n, p, z_threshold, t_threshold, survivors.size)
-
-    def _show_pictures(self, n, p, z_threshold, t_threshold, n_voxels):
-        self.map_image.value = self._map.to_png()
-        self.hist_image.value = self._hist.to_png()
-        describe(self.map_image, (
-            f"Glass brain of the group z map: {n:,} voxels shown, those with uncorrected "
-            f"p < {p:.1e} (|z| > {z_threshold:.2f}); red z > 0, blue z < 0."))
-        describe(self.hist_image, (
-            f"Histogram of the t values of {n_voxels:,} voxels with threshold lines "
-            f"at t = -{t_threshold:.2f} and +{t_threshold:.2f} ({n:,} voxels beyond them); "
-            f"dotted curve: the t({self.state.ttest.df:g}) density if no voxel had an "
-            "effect."))
+        # each picture leaves with its text when ready, the smaller first (the browser
+        # decodes it while the kernel draws the map)
+        with self.hist_image.hold_sync():
+            self.hist_image.value = self._hist.to_png()
+            describe(self.hist_image, (
+                f"Histogram of the t values of {survivors.size:,} voxels with threshold "
+                f"lines at t = -{t_threshold:.2f} and +{t_threshold:.2f} ({n:,} voxels "
+                f"beyond them); dotted curve: the t({self.state.ttest.df:g}) density if no "
+                "voxel had an effect."))
+        with self.map_image.hold_sync():
+            self.map_image.value = self._map.to_png()
+            describe(self.map_image, (
+                f"Glass brain of the group z map: {n:,} voxels shown, those with "
+                f"uncorrected p < {p:.1e} (|z| > {z_threshold:.2f}); red z > 0, blue z < 0."))
 
 
 def _t_histogram(tt):
