@@ -79,6 +79,38 @@ def test_comparison_alpha_counts_match_api(state, reference):
         assert panel.maps_image.value != before[0] and panel.null_image.value != before[1]
 
 
+def test_alpha_move_sends_each_picture_once_with_its_text(state, reference, monkeypatch):
+    """What the browser receives for one alpha move: each picture exactly once, its PNG
+    and its text alternative in the same message (never a picture with a stale text),
+    and the text carries the numbers the statistics API gives."""
+    import comm
+
+    _, tt, field, perm = reference
+    panel = ComparisonPanel(state, background=False)
+    n_perm = n_distinct_flips(N_SUBJECTS)
+    panel.n_perm_slider.value = n_perm
+    sent = []
+    monkeypatch.setattr(comm.DummyComm, "publish_msg", lambda self, msg_type, data=None,
+                        metadata=None, buffers=None, **keys: sent.append(
+                            (self.comm_id, dict((data or {}).get("state", {})),
+                             [bytes(b) for b in buffers or []])))
+    panel.alpha_slider.value = 0.1 if state.alpha != 0.1 else 0.15
+    alpha = state.alpha
+    for image in (panel.maps_image, panel.null_image):
+        messages = [(fields, buffers) for comm_id, fields, buffers in sent
+                    if comm_id == image.comm.comm_id]
+        assert len(messages) == 1
+        fields, buffers = messages[0]
+        assert fields["alt"] == image.alt and buffers == [image.value]
+    bonferroni = corrections.correct(tt, "bonferroni", alpha).n_survivors
+    rft = corrections.correct(tt, "rft", alpha, field=field)
+    assert f"Bonferroni: {bonferroni:,} voxels" in panel.maps_image.alt
+    assert (f"Permutation max-t: {perm.n_survivors(alpha, n_perm=n_perm):,} voxels"
+            in panel.maps_image.alt)
+    assert f"Random field theory {field.threshold(alpha, tt.df):.2f}" in panel.null_image.alt
+    assert f"Random field theory: {rft.n_survivors:,} voxels" in panel.maps_image.alt
+
+
 def test_n_perm_slider_takes_prefixes_without_recomputing(state, reference):
     _, _, _, perm = reference
     panel = ComparisonPanel(state, background=False)
