@@ -107,11 +107,7 @@ class _LiveFigure:
 
     def _box(self, text, renderer, shape):
         """Pixel rows and columns of a text's ink (one pixel of margin for anti-aliasing)."""
-        box = text.get_window_extent(renderer)
-        height, width = shape[:2]
-        top, bottom = max(0, int(height - box.y1) - 2), min(height, int(height - box.y0) + 2)
-        left, right = max(0, int(box.x0) - 2), min(width, int(box.x1) + 2)
-        return slice(top, max(top, bottom)), slice(left, max(left, right))
+        return self._box_of(text.get_window_extent(renderer), shape, margin=2)
 
     def to_png(self):
         """PNG bytes of the current picture."""
@@ -196,6 +192,7 @@ class _LiveFigure:
 
     @staticmethod
     def _box_of(box, shape, margin):
+        """Pixel rows and columns (row 0 at the top) of a display box, plus a margin."""
         height, width = shape[:2]
         top = max(0, int(height - box.y1) - margin)
         bottom = min(height, int(height - box.y0) + margin)
