@@ -2,7 +2,8 @@
 
 Starts ``voila notebooks/app.ipynb`` (simulated cohort, offline), drives it in Chromium
 with Playwright at 1366 x 768 and, for each slider, presses an arrow key on its handle
-the way a learner does. In the page, the key press and every later change (an image's
+the way a learner does: a sweep, ``--repeats / 2`` presses one way (values the lesson has
+not shown yet: nothing cached for them) then as many back (values seen on the way). In the page, the key press and every later change (an image's
 new bytes loaded, a count or title updated) are time-stamped with ``performance.now()``;
 the update is done when nothing has changed for ``--quiet`` ms, and its time is that of
 the last change. Also counted per move: the widget messages the kernel sent and their
@@ -131,13 +132,14 @@ def go_to_step(page, step):
 
 def measure_moves(page, frames, description, keys, repeats, quiet_ms, timeline=0):
     """Per move: (ms from key press to the last change, messages, bytes received,
-    ms to the first message, ms from the last message to the last change)."""
+    ms to the first message, ms from the last message to the last change, whether the
+    value is shown for the first time)."""
     handle = handle_of(page, description)
     handle.focus()
     out = []
     for k in range(repeats):
         frames.clear()
-        handle.press(keys[k % 2])
+        handle.press(keys[0] if k < repeats // 2 else keys[1])  # a sweep and back
         while True:  # done when nothing changed for quiet_ms
             page.wait_for_timeout(quiet_ms / 2)
             probe = page.evaluate("() => ({...window.__probe, now: performance.now()})")
@@ -151,7 +153,7 @@ def measure_moves(page, frames, description, keys, repeats, quiet_ms, timeline=0
             first = probe["first_message"] or probe["last"]
             last = max(probe["last_message"] or first, first)
             out.append((probe["last"] - probe["key"], len(frames), sum(frames),
-                        first - probe["key"], probe["last"] - last))
+                        first - probe["key"], probe["last"] - last, k < repeats // 2))
     return out
 
 
@@ -239,13 +241,16 @@ def main():
     for description, moves in browser.items():
         print(f"  {description:<14} first message {np.median([m[3] for m in moves]):5.0f} ms"
               f", after the last message {np.median([m[4] for m in moves]):5.0f} ms")
-    print("slider          browser median   p95   (n)   kernel median   messages   kB/move")
+    print("slider          browser median   p95   (n)   first visits   kernel median   "
+          "messages   kB/move")
     worst = 0.0
     for description, moves in browser.items():
         ms = np.array([m[0] for m in moves])
         median, p95 = np.median(ms), np.percentile(ms, 95)
         worst = max(worst, median)
+        fresh = [m[0] for m in moves if m[5]]
         print(f"{description:<14} {median:10.0f} ms {p95:6.0f} ms ({len(ms):2d}) "
+              f"{np.median(fresh) if fresh else np.nan:9.0f} ms "
               f"{np.median(kernel[description]):10.0f} ms "
               f"{np.median([m[1] for m in moves]):10.0f} "
               f"{np.median([m[2] for m in moves]) / 1000:9.0f}")
