@@ -35,7 +35,7 @@ from .permutation import PermutationResult, max_null_t, max_scaled_sum
 
 METHODS = ("freedman_lane", "ter_braak", "manly")
 CHUNK = 2048  # rearrangements between progress calls
-ROWS = 48  # rows of rearrangements per float32 product: with BLOCK voxels and m < ~60
+ROWS = 24  # rows of rearrangements per float32 product: with BLOCK voxels and m < ~60
 BLOCK = 256  # ... the product is small enough for BLAS's small-matrix (unpacked) kernels
 SEGMENT = 64  # voxels per screened maximum (the float64 refinement unit)
 _TOL = 1e-9  # relative tolerance for "the same subspace" / "the same value"
