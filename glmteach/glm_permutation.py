@@ -247,7 +247,7 @@ def _screened_null(E, M, W, arrangement, two_sided, n_jobs, progress):
                 stop = min(start + CHUNK, n_flips)
                 A = _rearranged_rows(M, W, arrangement, start, stop)
                 A32 = A.reshape(-1, A.shape[2]).astype(np.float32)
-                screen = np.empty((stop - start, n_segments), np.int32)
+                screen = np.empty((n_segments, stop - start), np.int32)
                 _k.screen(A32, blocks, r, tile, bool(two_sided), delta, SEGMENT, n_voxels,
                           screen)
                 _k.refine(A, E, screen.view(np.float32), bool(two_sided), SEGMENT,

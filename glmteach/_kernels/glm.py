@@ -27,7 +27,6 @@ from .._jit import jit, jit_parallel
 from .clusters import _max_cluster, _max_tfce
 from .signflip import _max_bits
 
-_INT32_MAX = np.int32(0x7FFFFFFF)
 
 FLOOR = 1e-14  # relative residual variance below which t is capped (a perfect refit)
 UNIT_ROUNDOFF32 = 2.0**-24
@@ -63,9 +62,10 @@ def screen_tile(P, w, r, two_sided, delta, segment, out, first, work):
     delta : float
         :func:`projection_error`.
     segment : int
-    out : ndarray of int32, shape (>= n_tile, n_segments)
-        Receives the float32 bit patterns of the bounds (all >= 0) in columns
-        ``first ..``; view it as float32.
+    out : ndarray of int32, shape (n_segments, >= n_tile)
+        Receives the float32 bit patterns of the bounds (all >= 0) in rows ``first ..``
+        (one row a segment: a tile writes a few consecutive values a row); view it as
+        float32.
     first : int
     work : ndarray of float32, shape (3, >= w)
         Scratch space (the caller's, reused from tile to tile).
@@ -76,72 +76,64 @@ def screen_tile(P, w, r, two_sided, delta, segment, out, first, work):
     slack = (8.0 * (r + 3) * UNIT_ROUNDOFF32
              + 2.0 * delta * (np.sqrt(r - 1.0) + (r - 1) * delta))
     one_minus = np.float32((1.0 - slack) * (1.0 - 1e-7))  # rounded down, whatever the mode
-    b2, num, low = work[0], work[1], work[2]
-    # both are positive floats (low >= FLOOR): their bit patterns order as the values do
-    num_bits, low_bits = num.view(np.int32), low.view(np.int32)
+    b2, num, explained = work[0], work[1], work[2]
+    # both are floats >= 0: their bit patterns order as the values do
+    num_bits, explained_bits = num.view(np.int32), explained.view(np.int32)
     pair = np.empty(2, np.int32)
     pair_values = pair.view(np.float32)
     for k in range(P.shape[0] // r):
         a = P[k * r]
         if r == 2:  # one or two nuisance rows: one pass (the common designs)
-            _sides_one(a, P[k * r + 1], w, two_sided, d32, one_minus, num, low)
+            _sides_one(a, P[k * r + 1], w, two_sided, d32, num, explained)
         elif r == 3:
-            _sides_two(a, P[k * r + 1], P[k * r + 2], w, two_sided, d32, one_minus, num,
-                       low)
+            _sides_two(a, P[k * r + 1], P[k * r + 2], w, two_sided, d32, num, explained)
         else:
             b2[:w] = 0.0
             for j in range(1, r):
                 row = P[k * r + j]
                 for v in range(w):
                     b2[v] += row[v] * row[v]
-            _sides(a, b2, w, two_sided, d32, one_minus, num, low)
+            _sides(a, b2, w, two_sided, d32, num, explained)
         for s in range(-(-w // segment)):
             v0, v1 = s * segment, min((s + 1) * segment, w)
             pair[0] = _max_bits(num_bits[v0:v1], True)
-            pair[1] = _min_positive_bits(low_bits[v0:v1])
-            pair_values[0] /= pair_values[1]
-            out[k, first + s] = pair[0]
+            pair[1] = _max_bits(explained_bits[v0:v1], True)
+            low = max(one_minus - pair_values[1], np.float32(FLOOR))
+            pair_values[0] /= low
+            out[first + s, k] = pair[0]
 
 
 @jit
-def _min_positive_bits(bits):
-    m = _INT32_MAX
-    for v in range(bits.shape[0]):
-        m = min(m, bits[v])
-    return m
-
-
-@jit
-def _side_bounds(a, b2, two_sided, d32, one_minus):
-    """Upper bound of ``q``'s numerator and lower bound (>= FLOOR) of its denominator from
-    float32 projections ``a`` and ``b`` (``b2 = sum b**2``), each within ``d32`` of the
-    exact value; ``one_minus`` is 1 minus every rounding slack."""
+def _side_bounds(a, b2, two_sided, d32):
+    """Upper bounds of ``q``'s numerator and of the share of ``e`` that the refitted model
+    explains (``a**2 + b2``, so that ``1 - slack - explained`` bounds the denominator from
+    below) from float32 projections ``a`` and ``b`` (``b2 = sum b**2``), each within
+    ``d32`` of the exact value."""
     a_up = abs(a) + d32
     num = a_up * a_up
-    low = max(one_minus - b2 - num, np.float32(FLOOR))
+    explained = b2 + num
     if not two_sided:
         pos = max(a + d32, np.float32(0.0))
         num = pos * pos
-    return num, low
+    return num, explained
 
 
 @jit
-def _sides(a, b2, w, two_sided, d32, one_minus, num, low):
+def _sides(a, b2, w, two_sided, d32, num, explained):
     for v in range(w):
-        num[v], low[v] = _side_bounds(a[v], b2[v], two_sided, d32, one_minus)
+        num[v], explained[v] = _side_bounds(a[v], b2[v], two_sided, d32)
 
 
 @jit
-def _sides_one(a, b, w, two_sided, d32, one_minus, num, low):
+def _sides_one(a, b, w, two_sided, d32, num, explained):
     for v in range(w):
-        num[v], low[v] = _side_bounds(a[v], b[v] * b[v], two_sided, d32, one_minus)
+        num[v], explained[v] = _side_bounds(a[v], b[v] * b[v], two_sided, d32)
 
 
 @jit
-def _sides_two(a, b, c, w, two_sided, d32, one_minus, num, low):
+def _sides_two(a, b, c, w, two_sided, d32, num, explained):
     for v in range(w):
-        num[v], low[v] = _side_bounds(a[v], b[v] * b[v] + c[v] * c[v], two_sided, d32,
-                                      one_minus)
+        num[v], explained[v] = _side_bounds(a[v], b[v] * b[v] + c[v] * c[v], two_sided, d32)
 
 
 @jit_parallel
@@ -161,7 +153,7 @@ def screen(A32, blocks, r, tile, two_sided, delta, segment, n_voxels, out):
         As :func:`screen_tile`.
     n_voxels : int
         Real voxels (the padding gets no segment).
-    out : ndarray of int32, shape (n_chunk, n_segments)
+    out : ndarray of int32, shape (n_segments, n_chunk)
         :func:`screen_tile`'s bounds, every segment of every rearrangement.
 
     Each thread takes whole blocks; the products ``tile r x m`` by ``m x width`` are small
@@ -180,7 +172,7 @@ def screen(A32, blocks, r, tile, two_sided, delta, segment, n_voxels, out):
             P = buffer[: (k1 - k0) * r]
             np.dot(A32[k0 * r : k1 * r], E, P)
             screen_tile(P, min(n_seg * segment, n_voxels - first * segment), r, two_sided,
-                        delta, segment, out[k0:k1], first, work)
+                        delta, segment, out[:, k0:k1], first, work)
 
 
 @jit
@@ -218,34 +210,45 @@ def refine(A, E, screen, two_sided, segment, best):
     A : ndarray of float64, shape (n_chunk, r, m)
     E : ndarray of float64, shape (m, n_voxels)
         Unit residual vectors (columns), zero for voxels left out.
-    screen : ndarray of float32, shape (n_chunk, n_segments)
+    screen : ndarray of float32, shape (n_segments, n_chunk)
+        Bounds, segment-major as :func:`screen` writes them.
     two_sided : bool
     segment : int
     best : ndarray of float64, shape (n_chunk,)
         Filled in place.
+
+    Per rearrangement, the segment with the largest bound is computed exactly, then every
+    other segment whose bound reaches that value (a bound is float32 arithmetic: a
+    relative 1e-5 covers its few roundings). The screen is read row by row, in the order it
+    is stored, by groups of rearrangements (one group a thread).
     """
-    for f in prange(screen.shape[0]):
-        best[f] = _refine_one(A, E, screen, two_sided, segment, f)
+    n_segments, n_chunk = screen.shape
+    group = 64
+    for g in prange(-(-n_chunk // group)):
+        f0, f1 = g * group, min((g + 1) * group, n_chunk)
+        top = np.zeros(f1 - f0, np.int64)
+        top_bound = screen[0, f0:f1].copy()
+        for s in range(1, n_segments):
+            row = screen[s]
+            for f in range(f0, f1):
+                if row[f] > top_bound[f - f0]:
+                    top_bound[f - f0] = row[f]
+                    top[f - f0] = s
+        acc = np.empty((A.shape[1] + 1, segment))
+        for f in range(f0, f1):
+            best[f] = _segment_at(A, E, f, top[f - f0], segment, two_sided, acc)
+        for s in range(n_segments):
+            row = screen[s]
+            for f in range(f0, f1):
+                if s != top[f - f0] and np.float64(row[f]) * (1.0 + 1e-5) >= best[f]:
+                    q = _segment_at(A, E, f, s, segment, two_sided, acc)
+                    best[f] = q if q > best[f] else best[f]
 
 
 @jit
-def _refine_one(A, E, screen, two_sided, segment, f):
-    n_voxels = E.shape[1]
-    top = 0
-    for s in range(screen.shape[1]):
-        if screen[f, s] > screen[f, top]:
-            top = s
-    acc = np.empty((A.shape[1] + 1, segment))
-    found = _segment_q(A, E, f, top * segment, min((top + 1) * segment, n_voxels),
-                       two_sided, acc)
-    for s in range(screen.shape[1]):
-        # 1e-5: the bound itself was computed in float32 (a few roundings)
-        if s == top or np.float64(screen[f, s]) * (1.0 + 1e-5) < found:
-            continue
-        q = _segment_q(A, E, f, s * segment, min((s + 1) * segment, n_voxels), two_sided,
-                       acc)
-        found = q if q > found else found
-    return found
+def _segment_at(A, E, f, s, segment, two_sided, acc):
+    return _segment_q(A, E, f, s * segment, min((s + 1) * segment, E.shape[1]), two_sided,
+                      acc)
 
 
 @jit
