@@ -3,8 +3,9 @@
 Starts ``voila notebooks/app.ipynb`` (simulated cohort, offline), drives it in Chromium
 with Playwright at 1366 x 768 and, for each slider, presses an arrow key on its handle
 the way a learner does: a sweep, ``--repeats / 2`` presses one way (values the lesson has
-not shown yet: nothing cached for them) then as many back (values seen on the way). In the page, the key press and every later change (an image's
-new bytes loaded, a count or title updated) are time-stamped with ``performance.now()``;
+not shown yet: nothing cached for them) then as many back (values seen on the way). In
+the page, the key press and every later change (an image's new bytes loaded, a count or
+title updated) are time-stamped with ``performance.now()``;
 the update is done when nothing has changed for ``--quiet`` ms, and its time is that of
 the last change. Also counted per move: the widget messages the kernel sent and their
 bytes (what the browser had to receive and decode).
@@ -95,10 +96,14 @@ def free_port():
 
 
 def start_voila(workdir):
-    """``voila app.ipynb`` on a free port with empty nilearn/Jupyter dirs (offline cohort)."""
+    """``voila app.ipynb`` on a free port with empty nilearn/Jupyter dirs (offline cohort);
+    also used by bench_click_browser.py."""
     env = dict(os.environ, GLMTEACH_OFFLINE="1", NILEARN_DATA=str(workdir / "nilearn"),
                JUPYTER_RUNTIME_DIR=str(workdir / "runtime"), MPLBACKEND="Agg",
-               JUPYTER_CONFIG_DIR=str(workdir / "config"), JUPYTER_PLATFORM_DIRS="1")
+               JUPYTER_CONFIG_DIR=str(workdir / "config"), JUPYTER_PLATFORM_DIRS="1",
+               JUPYTER_DATA_DIR=str(workdir / "jupyter"),
+               PATH=os.pathsep.join([str(Path(sys.executable).parent),  # this venv's kernel
+                                     os.environ.get("PATH", "")]))
     port = free_port()
     log = open(workdir / "voila.log", "w")
     process = subprocess.Popen(

@@ -16,9 +16,7 @@ voxel (``plot_stat_map(cut_coords=...)``, PNG) is timed in this process. Ratio l
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_browser import start_voila  # noqa: E402 (the same app server, same settings)
 
 # In the page: pointer-down time, and the time each watched view last changed.
 _WATCH_JS = """
@@ -42,39 +41,10 @@ _WATCH_JS = """
                                             characterData: true});
   watch('slices', visible("img[alt^='slices through the cursor']"),
         {attributes: true, attributeFilter: ['src']});
-  watch('marks', visible("img[alt^='z map']").parentNode.querySelector('.gt-marks'),
-        {childList: true, subtree: true});
+  const zmap = visible("img[alt^='Glass brain of the group z map']");
+  watch('marks', zmap.parentNode.querySelector('.gt-marks'), {childList: true, subtree: true});
 }
 """
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_voila(tmp):
-    port = free_port()
-    env = dict(os.environ, GLMTEACH_OFFLINE="1", NILEARN_DATA=str(tmp / "nilearn"),
-               JUPYTER_DATA_DIR=str(tmp / "jupyter"), MPLBACKEND="Agg",
-               PATH=os.pathsep.join([str(Path(sys.executable).parent),
-                                     os.environ.get("PATH", "")]))
-    log = open(tmp / "voila.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "voila", "--no-browser", f"--port={port}",
-         "--Voila.ip=127.0.0.1", str(REPO / "notebooks" / "app.ipynb")],
-        cwd=REPO / "notebooks", env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process, f"http://127.0.0.1:{port}/"
-        except OSError:
-            time.sleep(0.3)
-    process.terminate()
-    raise SystemExit(f"Voila did not start; see {tmp / 'voila.log'}")
 
 
 def click_targets(n_clicks):
@@ -105,7 +75,8 @@ def time_browser_clicks(url, targets):
         for _ in range(2):  # steps 1 -> 3
             page.get_by_role("button", name="Next").click()
             page.wait_for_timeout(800)
-        image = page.locator("img[alt^='z map']").locator("visible=true").first
+        image = page.locator("img[alt^='Glass brain of the group z map']").locator(
+            "visible=true").first
         image.wait_for(timeout=60_000)
         page.locator(".gt-readout").locator("visible=true").first.wait_for()
         page.wait_for_timeout(1500)
