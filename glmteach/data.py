@@ -347,10 +347,10 @@ def _auto(load_real, load_simulated, cache, real, simulated, verbose, aside=lamb
     else the SIMULATED data, with one line saying which and why (``maps.notice``).
 
     ``load_real(verbose, cached)`` reads nilearn's files (a cached read is quiet and
-    repairs nothing: no file is downloaded, moved or deleted); ``real`` / ``simulated`` name the data in the notice. A
-    broken cache, a failed or odd download (any error: corrupt index, tsv, map, missing
-    index entries) falls back on every run, naming the error, so that a class never meets
-    a traceback.
+    repairs nothing: no file is downloaded, moved or deleted); ``real`` / ``simulated``
+    name the data in the notice. A broken cache, a failed or odd download (any error:
+    corrupt index, tsv, map, missing index entries) falls back on every run, naming the
+    error, so that a class never meets a traceback.
     """
     maps, reason = None, ""
     if cache is not None:
@@ -615,4 +615,4 @@ def download_checkerboards(n_subjects=16, data_dir=None, verbose=1):
     try:
         return _nilearn_checkerboards(n_subjects, data_dir, verbose)
     except DataUnavailableError as exc:
-        raise DataUnavailableError(f"{str(exc).split(';')[0]}; {_FETCH_ADVICE}") from None
+        raise DataUnavailableError(f"{_first_clause(exc)}; {_FETCH_ADVICE}") from None
