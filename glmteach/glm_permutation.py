@@ -37,7 +37,7 @@ METHODS = ("freedman_lane", "ter_braak", "manly")
 CHUNK = 2048  # rearrangements between progress calls
 ROWS = 24  # rows of rearrangements per float32 product: with BLOCK voxels and m < ~60
 BLOCK = 256  # ... the product is small enough for BLAS's small-matrix (unpacked) kernels
-SEGMENT = 64  # voxels per screened maximum (the float64 refinement unit)
+SEGMENT = _k.SEGMENT  # voxels per screened bound (the float64 refinement unit)
 _TOL = 1e-9  # relative tolerance for "the same subspace" / "the same value"
 
 
@@ -172,7 +172,10 @@ class _Model:
             a = scale * best
             q = (a * np.abs(a)) / np.maximum(1.0 - a * a, _k.FLOOR)
         else:
-            q = _screened_null(E, self.M, self.W, arrangement, two_sided, n_jobs, progress)
+            n_voxels = E.shape[1]
+            E = _padded(E)  # (the unpadded copy is freed here, not after the long part)
+            q = _screened_null(E, n_voxels, self.M, self.W, arrangement, two_sided, n_jobs,
+                               progress)
         t = np.empty_like(q)
         _k.q_to_t(q, float(self.df), t)
         return t
@@ -226,16 +229,19 @@ def partition(X, c):
     return x, X @ D @ Cv @ np.linalg.inv(Cv.T @ D @ Cv)
 
 
-def _screened_null(E, M, W, arrangement, two_sided, n_jobs, progress):
-    """Largest ``q`` per rearrangement: float32 BLAS screen by threads, float64 refinement."""
+def _screened_null(E, n_voxels, M, W, arrangement, two_sided, n_jobs, progress):
+    """Largest ``q`` per rearrangement: float32 BLAS screen by threads, float64 refinement.
+
+    ``E``: the unit residuals of ``n_voxels`` voxels followed by zero columns up to whole
+    blocks of voxels, shape (m, n_blocks * BLOCK) (:func:`_padded`).
+    """
     n_flips, r = arrangement.n_flips, M.shape[1]
     delta = _k.projection_error(W.shape[1])
-    m, n_voxels = E.shape
-    n_blocks = -(-n_voxels // BLOCK)
-    blocks = np.zeros((n_blocks, m, BLOCK), np.float32)  # zero padding: no segment reads it
-    for b in range(n_blocks):
-        part = E[:, b * BLOCK : (b + 1) * BLOCK]
-        blocks[b, :, : part.shape[1]] = part
+    m = E.shape[0]
+    n_blocks = E.shape[1] // BLOCK
+    blocks = np.ascontiguousarray(
+        E.reshape(m, n_blocks, BLOCK).transpose(1, 0, 2), dtype=np.float32)
+    segments = E.reshape(m, -1, SEGMENT)
     tile = max(1, ROWS // r)
     n_segments = -(-n_voxels // SEGMENT)
     best = np.empty(n_flips)
@@ -247,16 +253,22 @@ def _screened_null(E, M, W, arrangement, two_sided, n_jobs, progress):
                 stop = min(start + CHUNK, n_flips)
                 A = _rearranged_rows(M, W, arrangement, start, stop)
                 A32 = A.reshape(-1, A.shape[2]).astype(np.float32)
-                screen = np.empty((n_segments, stop - start), np.int32)
-                _k.screen(A32, blocks, r, tile, bool(two_sided), delta, SEGMENT, n_voxels,
-                          screen)
-                _k.refine(A, E, screen.view(np.float32), bool(two_sided), SEGMENT,
-                          best[start:stop])
+                screen = np.empty((n_segments, stop - start), np.float32)
+                _k.screen(A32, blocks, r, tile, bool(two_sided), delta, n_voxels, screen)
+                _k.refine(A, segments, screen, bool(two_sided), n_voxels, best[start:stop])
                 if progress is not None:
                     progress(stop / n_flips)
     finally:
         numba.set_num_threads(previous)
     return best
+
+
+def _padded(E):
+    """``E`` (m, n_voxels) followed by zero columns up to a whole number of BLOCKs."""
+    m, n_voxels = E.shape
+    out = np.zeros((m, -(-n_voxels // BLOCK) * BLOCK))
+    out[:, :n_voxels] = E
+    return out
 
 
 @contextmanager

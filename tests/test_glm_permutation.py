@@ -173,6 +173,54 @@ def test_float32_screen_then_exact_maximum(two_sided, n_jobs):
     np.testing.assert_allclose(np.sort(res.max_null), np.sort(ref), rtol=1e-12)
 
 
+@pytest.mark.parametrize("r", [1, 2, 3, 5])
+@pytest.mark.parametrize("two_sided", [True, False])
+def test_screen_bounds_every_segment_from_above(r, two_sided):
+    # the float32 screen may only overestimate: its bound of each segment (with refine's
+    # 1e-5 allowance) reaches that segment's exact float64 maximum, also for voxels that
+    # the refitted model explains almost entirely (denominator near 0) and for the
+    # padding after the last voxel (never a voxel, never a maximum)
+    from glmteach import glm_permutation as gp
+    from glmteach._kernels import glm as kernels
+
+    rng = np.random.default_rng(r)
+    m, n_voxels, n_rows = 12, 1000, 40
+    A = np.stack([np.linalg.qr(rng.standard_normal((m, r)))[0].T for _ in range(n_rows)])
+    E = rng.standard_normal((m, n_voxels))
+    E[:, :40] = A[:40, 0].T + 0.1 * E[:, :40]  # large |a|: each row's own voxel
+    E[:, 40:80] = A[:40].sum(axis=1).T + 1e-4 * E[:, 40:80]  # explained share ~ 1
+    E /= np.linalg.norm(E, axis=0)
+    padded = gp._padded(E)
+    blocks = np.ascontiguousarray(
+        padded.reshape(m, -1, gp.BLOCK).transpose(1, 0, 2), dtype=np.float32)
+    n_segments = -(-n_voxels // kernels.SEGMENT)
+    screen = np.empty((n_segments, n_rows), np.float32)
+    kernels.screen(A.reshape(-1, m).astype(np.float32), blocks, r, 3, two_sided,
+                   kernels.projection_error(m), n_voxels, screen)
+    P = np.einsum("frm,mv->frv", A, E)
+    a, explained = P[:, 0], (P**2).sum(axis=1)
+    q = (a * a if two_sided else a * np.abs(a)) / np.maximum(1 - explained, kernels.FLOOR)
+    q = np.pad(q, ((0, 0), (0, n_segments * kernels.SEGMENT - n_voxels)),
+               constant_values=-np.inf)
+    exact = q.reshape(n_rows, n_segments, kernels.SEGMENT).max(axis=2).T
+    assert (screen.astype(np.float64) * (1 + 1e-5) >= exact).all()
+    # ... and no looser than documented: largest numerator over 1 - largest explained
+    # share (plus rounding slack), wherever that denominator is not tiny
+    side = np.abs(a) if two_sided else np.maximum(a, 0)
+    pad = n_segments * kernels.SEGMENT - n_voxels
+    segments = np.pad(np.stack([side**2, explained]), ((0, 0), (0, 0), (0, pad)))
+    top = segments.reshape(2, n_rows, n_segments, kernels.SEGMENT).max(axis=3)
+    documented = (top[0] / (1 - top[1])).T
+    fine = (1 - top[1]).T > 1e-2
+    assert fine.mean() > 0.5
+    assert (screen[fine] <= documented[fine] * (1 + 1e-3) + 1e-9).all()
+    best = np.empty(n_rows)
+    kernels.refine(A, padded.reshape(m, -1, kernels.SEGMENT), screen, two_sided, n_voxels,
+                   best)
+    # (q ~ 1e7 where 1 - explained ~ 1e-7: two float64 summation orders differ by ~1e-9)
+    np.testing.assert_allclose(best, q.max(axis=1), rtol=1e-7)
+
+
 # ----------------------------------------------------------------------------- special designs
 
 

@@ -12,20 +12,21 @@ The kernels track ``q = a |a| / max(1 - a**2 - b2, FLOOR)`` (``a**2 / ...`` two-
 is increasing in ``t`` (``|t|``): ``t = sign(q) sqrt(df |q|)``.
 
 Speed and exactness: the projections ``A @ e`` of a tile of rearrangements and voxels are
-one float32 matrix product (BLAS); :func:`screen_tile` turns them into an upper bound of
-``q`` per segment of voxels (largest numerator over smallest denominator) that holds
-whatever the rounding (``delta`` bounds the error of every float32 projection).
-:func:`refine` then
-recomputes ``q`` in float64 only in the segments whose bound reaches the largest exact
-value found: the result is the float64 maximum, as if every voxel had been computed so.
+one float32 matrix product (BLAS, ~90% of the cores' peak); :func:`screen_tile` turns them,
+in one vectorised pass, into an upper bound of ``q`` per segment of voxels (largest
+numerator over smallest denominator) that holds whatever the rounding (``delta`` bounds
+the error of every float32 projection). :func:`refine` then recomputes ``q`` in float64
+only in the segments whose bound reaches the largest exact value found: the result is the
+float64 maximum, as if every voxel had been computed so.
 """
 
 import numpy as np
-from numba import prange
+from llvmlite import ir
+from numba import prange, types
+from numba.extending import intrinsic
 
 from .._jit import jit, jit_parallel
 from .clusters import _max_cluster, _max_tfce
-from .signflip import _max_bits
 
 
 FLOOR = 1e-14  # relative residual variance below which t is capped (a perfect refit)
@@ -41,110 +42,126 @@ def projection_error(m):
     return 2.0 * (m + 3) * UNIT_ROUNDOFF32
 
 
+SEGMENT = 64  # voxels per screened bound (the float64 refinement unit); a constant, so
+# that the screen's loops have a known trip count and vectorise
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """The IEEE bit pattern of a float32, as an int32 (no conversion)."""
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _float(typingctx, x):
+    """The float32 whose bit pattern is the int32 ``x`` (inverse of :func:`_bits`)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = args[0]
+        if x.bitwidth != 32:
+            value = builder.trunc(value, ir.IntType(32))
+        return builder.bitcast(value, ir.FloatType())
+
+    return types.float32(x), codegen
+
+
 @jit
-def screen_tile(P, w, r, two_sided, d32, one_minus, segment, out, first, work, pair):
+def screen_tile(P, n_tile, n_seg, r, two_sided, d32, one_minus, out, first, work):
     """Per segment of voxels, an upper bound of ``q`` for each rearrangement of a tile.
 
     The bound of a segment is its largest numerator over its smallest denominator
-    (``1 - slack`` minus its largest explained share ``a**2 + b2``), each bounded for
-    rounding voxel by voxel: one division per segment, not one per voxel (the division was
-    the screen's slowest instruction). It is looser than the largest ratio, but rarely
-    where it matters: on the lesson's data 1.17 segments of 64 voxels are refined per
-    rearrangement instead of 1.0.
+    (``1 - slack`` minus its largest explained share ``a**2 + b2``): one division per
+    segment, not one per voxel (the division was the screen's slowest instruction). It is
+    looser than the largest ratio, but rarely where it matters: on the lesson's data 1.17
+    segments of 64 voxels are refined per rearrangement instead of 1.0. Both maxima are
+    taken in one pass over the segment, on the float32 bit patterns (the values are >= 0:
+    their integer order is their order, and integer maxima vectorise without fastmath).
 
     Parameters
     ----------
-    P : ndarray of float32, shape (n_tile * r, >= w)
-        Projections: rows ``k r .. k r + r - 1`` are rearrangement ``k``'s ``A @ e``.
-    w : int
-        Voxels to screen: the first ``w`` columns of ``P``.
+    P : ndarray of float32, shape (>= n_tile * r, >= n_seg, SEGMENT)
+        Projections: rows ``k r .. k r + r - 1`` are rearrangement ``k``'s ``A @ e``, one
+        segment of voxels per ``P[row, s]`` (voxels past the map's end are zero).
+    n_tile, n_seg : int
+        Rearrangements and segments to screen.
     r : int
     two_sided : bool
     d32, one_minus : float32
         :func:`projection_error` and :func:`one_minus_slack` (see :func:`screen`).
-    segment : int
-    out : ndarray of int32, shape (n_segments, >= n_tile)
-        Receives the float32 bit patterns of the bounds (all >= 0) in rows ``first ..``
-        (one row a segment: a tile writes a few consecutive values a row); view it as
-        float32.
+    out : ndarray of float32, shape (n_segments, >= n_tile)
+        Receives the bounds (all >= 0) in rows ``first ..`` (one row a segment: a tile
+        writes a few consecutive values a row).
     first : int
-    work : ndarray of float32, shape (3, >= w)
-    pair : ndarray of int32, shape (2,)
-        Scratch space (the caller's, reused from tile to tile).
+    work : ndarray of float32, shape (SEGMENT,)
+        Scratch space (the caller's), used when ``r > 3``.
     """
-    b2, num, explained = work[0], work[1], work[2]
-    # both are floats >= 0: their bit patterns order as the values do
-    num_bits, explained_bits = num.view(np.int32), explained.view(np.int32)
-    pair_values = pair.view(np.float32)
-    for k in range(P.shape[0] // r):
-        a = P[k * r]
-        if r == 2:  # one or two nuisance rows: one pass (the common designs)
-            _sides_one(a, P[k * r + 1], w, two_sided, d32, num, explained)
-        elif r == 3:
-            _sides_two(a, P[k * r + 1], P[k * r + 2], w, two_sided, d32, num, explained)
-        else:
-            b2[:w] = 0.0
-            for j in range(1, r):
-                row = P[k * r + j]
-                for v in range(w):
-                    b2[v] += row[v] * row[v]
-            _sides(a, b2, w, two_sided, d32, num, explained)
-        for s in range(-(-w // segment)):
-            v0, v1 = s * segment, min((s + 1) * segment, w)
-            pair[0] = _max_bits(num_bits[v0:v1], True)
-            pair[1] = _max_bits(explained_bits[v0:v1], True)
-            low = max(one_minus - pair_values[1], np.float32(FLOOR))
-            pair_values[0] /= low
-            out[first + s, k] = pair[0]
+    sign = np.int32(0x7FFFFFFF)
+    zero = np.float32(0.0)
+    for k in range(n_tile):
+        i = k * r
+        for s in range(n_seg):
+            top_a = np.int32(0)  # bits of max |a| (two-sided) or max(a, 0) (one-sided)
+            top_e = np.int32(0)  # bits of the largest explained share a**2 + sum b**2
+            if r == 1:
+                for v in range(SEGMENT):
+                    a = P[i, s, v]
+                    side = _bits(a) & sign if two_sided else _bits(max(a, zero))
+                    top_a = max(top_a, np.int32(side))
+                    top_e = max(top_e, _bits(a * a))
+            elif r == 2:
+                for v in range(SEGMENT):
+                    a, b = P[i, s, v], P[i + 1, s, v]
+                    side = _bits(a) & sign if two_sided else _bits(max(a, zero))
+                    top_a = max(top_a, np.int32(side))
+                    top_e = max(top_e, _bits(a * a + b * b))
+            elif r == 3:  # two moving nuisance directions: the covariate design
+                for v in range(SEGMENT):
+                    a, b, c = P[i, s, v], P[i + 1, s, v], P[i + 2, s, v]
+                    side = _bits(a) & sign if two_sided else _bits(max(a, zero))
+                    top_a = max(top_a, np.int32(side))
+                    top_e = max(top_e, _bits(a * a + b * b + c * c))
+            else:
+                for v in range(SEGMENT):
+                    a = P[i, s, v]
+                    side = _bits(a) & sign if two_sided else _bits(max(a, zero))
+                    top_a = max(top_a, np.int32(side))
+                    work[v] = a * a
+                for j in range(1, r):
+                    for v in range(SEGMENT):
+                        b = P[i + j, s, v]
+                        work[v] += b * b
+                for v in range(SEGMENT):
+                    top_e = max(top_e, _bits(work[v]))
+            num = _float(top_a) + d32
+            low = max(one_minus - _float(top_e), np.float32(FLOOR))
+            out[first + s, k] = num * num / low
 
 
 @jit
 def one_minus_slack(r, delta):
     """``1 -`` every rounding slack of a bound's denominator, in float32, rounded down.
 
-    The nuisance rows' rounding, ``2 delta sum|b| + (r - 1) delta**2`` with
-    ``sum|b| <= sqrt(r - 1)`` (unit rows, unit ``e``), plus the float32 arithmetic's own.
+    The explained share is computed from float32 projections ``x_j``, each within
+    ``delta`` of its exact value, whose exact squares sum to at most 1 (orthonormal rows,
+    unit ``e``): the exact share is at most the computed one plus
+    ``2 delta sum|x_j| + r delta**2 <= 2 delta (sqrt(r) + r delta) + r delta**2``; plus
+    the float32 arithmetic's own roundings.
     """
     slack = (8.0 * (r + 3) * UNIT_ROUNDOFF32
-             + 2.0 * delta * (np.sqrt(r - 1.0) + (r - 1) * delta))
+             + 2.0 * delta * (np.sqrt(1.0 * r) + r * delta) + r * delta * delta)
     return np.float32((1.0 - slack) * (1.0 - 1e-7))  # rounded down, whatever the mode
 
 
-@jit
-def _side_bounds(a, b2, two_sided, d32):
-    """Upper bounds of ``q``'s numerator and of the share of ``e`` that the refitted model
-    explains (``a**2 + b2``, so that ``1 - slack - explained`` bounds the denominator from
-    below) from float32 projections ``a`` and ``b`` (``b2 = sum b**2``), each within
-    ``d32`` of the exact value."""
-    a_up = abs(a) + d32
-    num = a_up * a_up
-    explained = b2 + num
-    if not two_sided:
-        pos = max(a + d32, np.float32(0.0))
-        num = pos * pos
-    return num, explained
-
-
-@jit
-def _sides(a, b2, w, two_sided, d32, num, explained):
-    for v in range(w):
-        num[v], explained[v] = _side_bounds(a[v], b2[v], two_sided, d32)
-
-
-@jit
-def _sides_one(a, b, w, two_sided, d32, num, explained):
-    for v in range(w):
-        num[v], explained[v] = _side_bounds(a[v], b[v] * b[v], two_sided, d32)
-
-
-@jit
-def _sides_two(a, b, c, w, two_sided, d32, num, explained):
-    for v in range(w):
-        num[v], explained[v] = _side_bounds(a[v], b[v] * b[v] + c[v] * c[v], two_sided, d32)
-
-
 @jit_parallel
-def screen(A32, blocks, r, tile, two_sided, delta, segment, n_voxels, out):
+def screen(A32, blocks, r, tile, two_sided, delta, n_voxels, out):
     """The float32 screen of a chunk of rearrangements: products and bounds per block.
 
     Parameters
@@ -153,16 +170,16 @@ def screen(A32, blocks, r, tile, two_sided, delta, segment, n_voxels, out):
         The rearranged rows, rearrangement ``k`` in rows ``k r .. k r + r - 1``.
     blocks : ndarray of float32, shape (n_blocks, m, width)
         Unit residuals, ``width`` voxels per block (the last block padded with zeros);
-        ``width`` is a multiple of ``segment``.
+        ``width`` is a multiple of :data:`SEGMENT`.
     r, tile : int
         Rows per rearrangement; rearrangements per matrix product.
-    two_sided, segment :
+    two_sided : bool
         As :func:`screen_tile`.
     delta : float
         :func:`projection_error` of the residuals' dimension.
     n_voxels : int
         Real voxels (the padding gets no segment).
-    out : ndarray of int32, shape (n_segments, n_chunk)
+    out : ndarray of float32, shape (n_segments, n_chunk)
         :func:`screen_tile`'s bounds, every segment of every rearrangement.
 
     Each thread takes whole blocks; the products ``tile r x m`` by ``m x width`` are small
@@ -170,42 +187,44 @@ def screen(A32, blocks, r, tile, two_sided, delta, segment, n_voxels, out):
     """
     n_chunk = A32.shape[0] // r
     width = blocks.shape[2]
+    per_block = width // SEGMENT
     d32, one_minus = np.float32(delta), one_minus_slack(r, delta)
     for b in prange(blocks.shape[0]):
-        buffer = np.empty((tile * r, width), np.float32)
-        work = np.empty((3, width), np.float32)
-        pair = np.empty(2, np.int32)
+        buffer = np.empty((tile * r, per_block, SEGMENT), np.float32)
+        flat = buffer.reshape((tile * r, width))
+        work = np.empty(SEGMENT, np.float32)
         E = blocks[b]
-        first = b * (width // segment)
-        n_seg = min(width // segment, -(-n_voxels // segment) - first)
+        first = b * per_block
+        n_seg = min(per_block, -(-n_voxels // SEGMENT) - first)
         for k0 in range(0, n_chunk, tile):
             k1 = min(k0 + tile, n_chunk)
-            P = buffer[: (k1 - k0) * r]
-            np.dot(A32[k0 * r : k1 * r], E, P)
-            screen_tile(P, min(n_seg * segment, n_voxels - first * segment), r, two_sided,
-                        d32, one_minus, segment, out[:, k0:k1], first, work, pair)
+            np.dot(A32[k0 * r : k1 * r], E, flat[: (k1 - k0) * r])
+            screen_tile(buffer, k1 - k0, n_seg, r, two_sided, d32, one_minus,
+                        out[:, k0:k1], first, work)
 
 
 @jit
-def _segment_q(A, E, f, v0, v1, two_sided, acc):
-    """Exact (float64) largest ``q`` of rearrangement ``f`` over voxels ``v0 .. v1 - 1``."""
+def _segment_q(A, E, f, s, n_voxels, two_sided, acc):
+    """Exact (float64) largest ``q`` of rearrangement ``f`` over segment ``s``'s voxels
+    (those before ``n_voxels``: the last segment's padding is left out)."""
     r, m = A.shape[1], A.shape[2]
-    w = v1 - v0
     b2 = acc[r]
-    b2[:w] = 0.0
+    for v in range(SEGMENT):
+        b2[v] = 0.0
     for j in range(r):
         row = acc[j]
-        row[:w] = 0.0
+        for v in range(SEGMENT):
+            row[v] = 0.0
         for i in range(m):
             coef = A[f, j, i]
-            for v in range(w):
-                row[v] += coef * E[i, v0 + v]
+            for v in range(SEGMENT):
+                row[v] += coef * E[i, s, v]
         if j > 0:
-            for v in range(w):
+            for v in range(SEGMENT):
                 b2[v] += row[v] * row[v]
     best = -np.inf
     a = acc[0]
-    for v in range(w):
+    for v in range(min(SEGMENT, n_voxels - s * SEGMENT)):
         den = max(1.0 - a[v] * a[v] - b2[v], FLOOR)
         q = (a[v] * a[v] if two_sided else a[v] * abs(a[v])) / den
         best = q if q > best else best
@@ -213,18 +232,19 @@ def _segment_q(A, E, f, v0, v1, two_sided, acc):
 
 
 @jit_parallel
-def refine(A, E, screen, two_sided, segment, best):
+def refine(A, E, screen, two_sided, n_voxels, best):
     """Exact largest ``q`` per rearrangement from the screen of :func:`screen_tile`.
 
     Parameters
     ----------
     A : ndarray of float64, shape (n_chunk, r, m)
-    E : ndarray of float64, shape (m, n_voxels)
-        Unit residual vectors (columns), zero for voxels left out.
+    E : ndarray of float64, shape (m, >= n_segments, SEGMENT)
+        Unit residual vectors, one segment of voxels per ``E[:, s]``; zero for voxels left
+        out and for the padding after the last voxel.
     screen : ndarray of float32, shape (n_segments, n_chunk)
         Bounds, segment-major as :func:`screen` writes them.
     two_sided : bool
-    segment : int
+    n_voxels : int
     best : ndarray of float64, shape (n_chunk,)
         Filled in place.
 
@@ -245,21 +265,15 @@ def refine(A, E, screen, two_sided, segment, best):
                 if row[f] > top_bound[f - f0]:
                     top_bound[f - f0] = row[f]
                     top[f - f0] = s
-        acc = np.empty((A.shape[1] + 1, segment))
+        acc = np.empty((A.shape[1] + 1, SEGMENT))
         for f in range(f0, f1):
-            best[f] = _segment_at(A, E, f, top[f - f0], segment, two_sided, acc)
+            best[f] = _segment_q(A, E, f, top[f - f0], n_voxels, two_sided, acc)
         for s in range(n_segments):
             row = screen[s]
             for f in range(f0, f1):
                 if s != top[f - f0] and np.float64(row[f]) * (1.0 + 1e-5) >= best[f]:
-                    q = _segment_at(A, E, f, s, segment, two_sided, acc)
+                    q = _segment_q(A, E, f, s, n_voxels, two_sided, acc)
                     best[f] = q if q > best[f] else best[f]
-
-
-@jit
-def _segment_at(A, E, f, s, segment, two_sided, acc):
-    return _segment_q(A, E, f, s * segment, min((s + 1) * segment, E.shape[1]), two_sided,
-                      acc)
 
 
 @jit
