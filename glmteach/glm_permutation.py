@@ -28,6 +28,7 @@ import numba
 import numpy as np
 
 from ._jit import set_n_jobs
+from ._kernels import amx as _amx
 from ._kernels import glm as _k
 from ._rearrange import ERRORS, rearrangements
 from .glm import _check_design, _ols_t, check_Y, one_sample_t
@@ -230,17 +231,24 @@ def partition(X, c):
 
 
 def _screened_null(E, n_voxels, M, W, arrangement, two_sided, n_jobs, progress):
-    """Largest ``q`` per rearrangement: float32 BLAS screen by threads, float64 refinement.
+    """Largest ``q`` per rearrangement: a screen by threads (its products on AMX tiles in
+    bfloat16 where the CPU has them, :mod:`glmteach._kernels.amx`, else float32 BLAS),
+    then the float64 refinement; the result does not depend on which screen ran.
 
     ``E``: the unit residuals of ``n_voxels`` voxels followed by zero columns up to whole
     blocks of voxels, shape (m, n_blocks * BLOCK) (:func:`_padded`).
     """
     n_flips, r = arrangement.n_flips, M.shape[1]
-    delta = _k.projection_error(W.shape[1])
     m = E.shape[0]
     n_blocks = E.shape[1] // BLOCK
-    blocks = np.ascontiguousarray(
-        E.reshape(m, n_blocks, BLOCK).transpose(1, 0, 2), dtype=np.float32)
+    amx = _amx.available(m)
+    if amx:  # the products on AMX tiles, in bfloat16
+        config = _amx.tile_config()
+        blocks, voxel_error, voxel_norm = _amx.residual_tiles(E, BLOCK)
+    else:  # ... or in float32 on the vector units (BLAS)
+        delta = _k.projection_error(m)
+        blocks = np.ascontiguousarray(
+            E.reshape(m, n_blocks, BLOCK).transpose(1, 0, 2), dtype=np.float32)
     segments = E.reshape(m, -1, SEGMENT)
     tile = max(1, ROWS // r)
     n_segments = -(-n_voxels // SEGMENT)
@@ -252,9 +260,17 @@ def _screened_null(E, n_voxels, M, W, arrangement, two_sided, n_jobs, progress):
             for start in range(0, n_flips, CHUNK):
                 stop = min(start + CHUNK, n_flips)
                 A = _rearranged_rows(M, W, arrangement, start, stop)
-                A32 = A.reshape(-1, A.shape[2]).astype(np.float32)
                 screen = np.empty((n_segments, stop - start), np.float32)
-                _k.screen(A32, blocks, r, tile, bool(two_sided), delta, n_voxels, screen)
+                if amx:
+                    rows, row_error, row_norm = _amx.row_tiles(A)
+                    delta = _amx.projection_error(row_error, row_norm, voxel_error,
+                                                  voxel_norm)
+                    _amx.screen(config, rows, blocks, r, bool(two_sided), delta, n_voxels,
+                                screen)
+                else:
+                    A32 = A.reshape(-1, m).astype(np.float32)
+                    _k.screen(A32, blocks, r, tile, bool(two_sided), delta, n_voxels,
+                              screen)
                 _k.refine(A, segments, screen, bool(two_sided), n_voxels, best[start:stop])
                 if progress is not None:
                     progress(stop / n_flips)

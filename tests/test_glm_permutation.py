@@ -53,6 +53,19 @@ def covariate_design(n, seed=0, r=0.6):
 # ----------------------------------------------------------------------------- t statistic
 
 
+@pytest.fixture(params=["amx", "float32"])
+def screen_path(request, monkeypatch):
+    """Run a test with the screen's products on AMX tiles (bfloat16), then on the vector
+    units (float32): the results must not depend on which one the CPU offers."""
+    from glmteach._kernels import amx
+
+    if request.param == "float32":
+        monkeypatch.setattr(amx, "available", lambda m=amx.K: False)
+    elif not amx.available():
+        pytest.skip("this CPU (or its OS) offers no AMX tiles; the float32 screen runs")
+    return request.param
+
+
 def test_t_equals_statsmodels_and_glm_ttest():
     import statsmodels.api as sm
 
@@ -87,7 +100,7 @@ def test_partition_keeps_the_contrast_and_spans_the_null_model():
 @pytest.mark.parametrize("method", ["freedman_lane", "ter_braak", "manly"])
 @pytest.mark.parametrize("errors", ["exchangeable", "symmetric", "both"])
 @pytest.mark.parametrize("two_sided", [True, False])
-def test_full_null_equals_textbook_bruteforce(method, errors, two_sided):
+def test_full_null_equals_textbook_bruteforce(method, errors, two_sided, screen_path):
     n = 6
     rng = np.random.default_rng(4)
     X = covariate_design(n, seed=4)
@@ -129,7 +142,7 @@ def test_ties_count_once_two_groups():
     assert big.exact and big.n_flips == comb(16, 8) == 12_870
 
 
-def test_two_groups_with_a_covariate_equals_bruteforce():
+def test_two_groups_with_a_covariate_equals_bruteforce(screen_path):
     # same ties, but a covariate makes the general (screened) kernel run
     rng = np.random.default_rng(7)
     n = 7
@@ -143,7 +156,7 @@ def test_two_groups_with_a_covariate_equals_bruteforce():
 
 
 @pytest.mark.parametrize("errors", ["symmetric", "exchangeable"])
-def test_many_nuisance_regressors_equal_bruteforce(errors):
+def test_many_nuisance_regressors_equal_bruteforce(errors, screen_path):
     # 1 + 3 nuisance rows move with sign flips, 1 + 2 with permutations (intercept fixed)
     rng = np.random.default_rng(13)
     n = 7
@@ -158,7 +171,7 @@ def test_many_nuisance_regressors_equal_bruteforce(errors):
 
 
 @pytest.mark.parametrize("two_sided, n_jobs", [(True, 2), (False, 2), (True, 1)])
-def test_float32_screen_then_exact_maximum(two_sided, n_jobs):
+def test_float32_screen_then_exact_maximum(two_sided, n_jobs, screen_path):
     # near-duplicate voxels in different screening segments, differing by less than float32
     # resolution: the result is still the float64 maximum, with one thread or several
     # (5,000 voxels: several blocks of voxels, each screened by its own task)
@@ -175,12 +188,13 @@ def test_float32_screen_then_exact_maximum(two_sided, n_jobs):
 
 @pytest.mark.parametrize("r", [1, 2, 3, 5])
 @pytest.mark.parametrize("two_sided", [True, False])
-def test_screen_bounds_every_segment_from_above(r, two_sided):
+def test_screen_bounds_every_segment_from_above(r, two_sided, screen_path):
     # the float32 screen may only overestimate: its bound of each segment (with refine's
     # 1e-5 allowance) reaches that segment's exact float64 maximum, also for voxels that
     # the refitted model explains almost entirely (denominator near 0) and for the
     # padding after the last voxel (never a voxel, never a maximum)
     from glmteach import glm_permutation as gp
+    from glmteach._kernels import amx
     from glmteach._kernels import glm as kernels
 
     rng = np.random.default_rng(r)
@@ -191,12 +205,19 @@ def test_screen_bounds_every_segment_from_above(r, two_sided):
     E[:, 40:80] = A[:40].sum(axis=1).T + 1e-4 * E[:, 40:80]  # explained share ~ 1
     E /= np.linalg.norm(E, axis=0)
     padded = gp._padded(E)
-    blocks = np.ascontiguousarray(
-        padded.reshape(m, -1, gp.BLOCK).transpose(1, 0, 2), dtype=np.float32)
     n_segments = -(-n_voxels // kernels.SEGMENT)
     screen = np.empty((n_segments, n_rows), np.float32)
-    kernels.screen(A.reshape(-1, m).astype(np.float32), blocks, r, 3, two_sided,
-                   kernels.projection_error(m), n_voxels, screen)
+    if screen_path == "amx":
+        tiles, voxel_error, voxel_norm = amx.residual_tiles(padded, gp.BLOCK)
+        rows, row_error, row_norm = amx.row_tiles(A)
+        delta = amx.projection_error(row_error, row_norm, voxel_error, voxel_norm)
+        amx.screen(amx.tile_config(), rows, tiles, r, two_sided, delta, n_voxels, screen)
+    else:
+        delta = kernels.projection_error(m)
+        blocks = np.ascontiguousarray(
+            padded.reshape(m, -1, gp.BLOCK).transpose(1, 0, 2), dtype=np.float32)
+        kernels.screen(A.reshape(-1, m).astype(np.float32), blocks, r, 3, two_sided, delta,
+                       n_voxels, screen)
     P = np.einsum("frm,mv->frv", A, E)
     a, explained = P[:, 0], (P**2).sum(axis=1)
     q = (a * a if two_sided else a * np.abs(a)) / np.maximum(1 - explained, kernels.FLOOR)
@@ -204,16 +225,20 @@ def test_screen_bounds_every_segment_from_above(r, two_sided):
                constant_values=-np.inf)
     exact = q.reshape(n_rows, n_segments, kernels.SEGMENT).max(axis=2).T
     assert (screen.astype(np.float64) * (1 + 1e-5) >= exact).all()
-    # ... and no looser than documented: largest numerator over 1 - largest explained
-    # share (plus rounding slack), wherever that denominator is not tiny
+    # ... and no looser than documented: (largest |a| + delta)**2 over 1 - slack - largest
+    # explained share, slack = 2 delta (sqrt(r) + r delta) + r delta**2 (+ float32's own),
+    # from projections that are themselves off by up to delta (so 2 delta and 2 slack
+    # from the exact values), wherever that denominator is not tiny
     side = np.abs(a) if two_sided else np.maximum(a, 0)
     pad = n_segments * kernels.SEGMENT - n_voxels
-    segments = np.pad(np.stack([side**2, explained]), ((0, 0), (0, 0), (0, pad)))
+    segments = np.pad(np.stack([side, explained]), ((0, 0), (0, 0), (0, pad)))
     top = segments.reshape(2, n_rows, n_segments, kernels.SEGMENT).max(axis=3)
-    documented = (top[0] / (1 - top[1])).T
-    fine = (1 - top[1]).T > 1e-2
+    slack = 2 * delta * (np.sqrt(r) + r * delta) + r * delta**2
+    denominator = (1 - 2 * slack - top[1]).T
+    documented = ((top[0] + 2 * delta) ** 2).T / denominator
+    fine = denominator > 1e-2
     assert fine.mean() > 0.5
-    assert (screen[fine] <= documented[fine] * (1 + 1e-3) + 1e-9).all()
+    assert (screen[fine] <= documented[fine] * (1 + 1e-3)).all()
     best = np.empty(n_rows)
     kernels.refine(A, padded.reshape(m, -1, kernels.SEGMENT), screen, two_sided, n_voxels,
                    best)
