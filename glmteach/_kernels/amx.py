@@ -32,8 +32,8 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .._jit import jit_parallel
-from .glm import SEGMENT, one_minus_slack, screen_tile
+from .._jit import jit, jit_parallel
+from .glm import SEGMENT, _bits, _float, one_minus_slack, screen_tile
 
 K = 32  # bfloat16 values per tile row: the largest residual dimension on this path
 TILE = 16  # rows of a tile (rearranged rows, or pairs of residual dimensions)
@@ -82,8 +82,9 @@ def projection_error(row_error, row_norm, voxel_error, voxel_norm):
 def to_bf16(x):
     """float array -> bfloat16 bit patterns (uint16), rounded to nearest even (through
     float32: 8 significant bits, a relative error of at most 2**-8)."""
-    bits = np.asarray(x, np.float32).view(np.uint32)
-    return ((bits + np.uint32(0x7FFF) + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    out = np.empty(np.shape(x), np.uint16)
+    _round_all(np.ascontiguousarray(x, np.float64).ravel(), out.ravel())
+    return out
 
 
 def from_bf16(bits):
@@ -99,16 +100,10 @@ def residual_tiles(E, block):
     turn (the pair layout TDPBF16PS reads). Also returns the largest norm of a voxel's
     rounding error and of a rounded voxel (:func:`projection_error`)."""
     m, n_pad = E.shape
-    bits = np.zeros((K, n_pad), np.uint16)
-    bits[:m] = to_bf16(E)
-    rounded = from_bf16(bits[:m])
-    error = float(np.sqrt(((rounded - E) ** 2).sum(axis=0)).max())
-    norm = float(np.sqrt((rounded**2).sum(axis=0)).max())
-    pairs = bits.reshape(TILE, 2, n_pad).transpose(0, 2, 1)  # (kk, voxel, pair)
-    tiles = pairs.reshape(TILE, n_pad // block, block // TILE, TILE, 2)
-    tiles = np.ascontiguousarray(tiles.transpose(1, 2, 0, 3, 4)).reshape(
-        n_pad // block, block // TILE, TILE, 2 * TILE)
-    return tiles, error, norm
+    tiles = np.zeros((n_pad // block, block // TILE, TILE, 2 * TILE), np.uint16)
+    error2, norm2 = np.zeros(n_pad), np.zeros(n_pad)
+    _fill_residual_tiles(np.ascontiguousarray(E, np.float64), tiles, error2, norm2)
+    return tiles, float(np.sqrt(error2.max())), float(np.sqrt(norm2.max()))
 
 
 def row_tiles(A):
@@ -117,13 +112,54 @@ def row_tiles(A):
     zero columns the 32. Also returns the largest norm of a row's rounding error and of
     a row (:func:`projection_error`)."""
     n_chunk, r, m = A.shape
-    flat = A.reshape(-1, m)
-    bits = np.zeros((-(-n_chunk // TILE) * TILE * r, K), np.uint16)
-    bits[: n_chunk * r, :m] = to_bf16(flat)
-    rounded = from_bf16(bits[: n_chunk * r, :m])
-    error = float(np.sqrt(((rounded - flat) ** 2).sum(axis=1)).max())
-    norm = float(np.sqrt((flat**2).sum(axis=1)).max())
-    return bits, error, norm
+    rows = np.zeros((-(-n_chunk // TILE) * TILE * r, K), np.uint16)
+    error2, norm2 = _fill_row_tiles(np.ascontiguousarray(A, np.float64).reshape(-1, m), rows)
+    return rows, float(np.sqrt(error2)), float(np.sqrt(norm2))
+
+
+@jit
+def _round(x):
+    """float64 ``x`` -> (bfloat16 bits, their value): through float32, to nearest even."""
+    bits = np.int64(_bits(np.float32(x))) & 0xFFFFFFFF
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) & 0xFFFF
+    return np.uint16(rounded), np.float64(_float(rounded << 16))
+
+
+@jit
+def _round_all(x, out):
+    for i in range(x.shape[0]):
+        out[i] = _round(x[i])[0]
+
+
+@jit
+def _fill_residual_tiles(E, tiles, error2, norm2):
+    """:func:`residual_tiles` in one pass: tiles, and per voxel the squared norms of its
+    rounding error and of its rounded values."""
+    block = tiles.shape[1] * TILE
+    for k in range(E.shape[0]):
+        kk, pair = k // 2, k % 2
+        for v in range(E.shape[1]):
+            bits, value = _round(E[k, v])
+            rest = v % block
+            tiles[v // block, rest // TILE, kk, 2 * (rest % TILE) + pair] = bits
+            error2[v] += (value - E[k, v]) ** 2
+            norm2[v] += value * value
+
+
+@jit
+def _fill_row_tiles(A, rows):
+    """:func:`row_tiles`' values; returns the largest squared norms of a row's rounding
+    error and of an (exact) row."""
+    error2, norm2 = 0.0, 0.0
+    for i in range(A.shape[0]):
+        e2, n2 = 0.0, 0.0
+        for k in range(A.shape[1]):
+            bits, value = _round(A[i, k])
+            rows[i, k] = bits
+            e2 += (value - A[i, k]) ** 2
+            n2 += A[i, k] ** 2
+        error2, norm2 = max(error2, e2), max(norm2, n2)
+    return error2, norm2
 
 
 def tile_config():
