@@ -44,15 +44,16 @@ class GLMNullWorldResult:
 
     def table(self, alpha=0.05, level=0.95):
         """One row per method: studies with a false positive, FWER, its Clopper-Pearson
-        interval and whether alpha lies inside it."""
+        interval and where alpha stands (:func:`glmteach.narrative.interval_verdict`)."""
         import pandas as pd
+
+        from .narrative import interval_verdict
 
         rows = []
         for method, p in self.min_p.items():
             hits = int((p <= alpha).sum())
             ci = stats.binomtest(hits, len(p)).proportion_ci(level, method="exact")
-            verdict = ("above alpha" if ci.low > alpha else
-                       "below alpha" if ci.high < alpha else "consistent with alpha")
+            verdict = interval_verdict(ci.low, ci.high, alpha)
             rows.append({"method": LABELS[method], "studies with a false positive": hits,
                          "studies": len(p), "FWER": hits / len(p), "CI low": ci.low,
                          "CI high": ci.high, "verdict": verdict})

@@ -24,7 +24,7 @@ __all__ = ["Outcome", "threshold_text", "lowest_thresholds", "most_survivors",
            "spm_threshold", "spm_outcome", "spm_sentence", "rft_vs_bonferroni",
            "comparison_sentences", "comparison_paragraph", "mc_error_note",
            "finite_population_factor", "smoothness_sentence", "noise_share",
-           "count_text", "fwer_verdict", "cluster_failure_sentence",
+           "count_text", "interval_verdict", "fwer_verdict", "cluster_failure_sentence",
            "glm_null_world_sentence", "LABELS"]
 
 #: Names shown to learners, per method name.
@@ -282,27 +282,31 @@ def noise_share(threshold, df, two_sided=True):
     return float(2 * p if two_sided else p)
 
 
-def fwer_verdict(label, estimate, alpha):
-    """One sentence on an empirical FWER (a ``nullworld.FWEREstimate``) against alpha.
+def interval_verdict(lo, hi, alpha):
+    """Where a false-positive rate's confidence interval ``[lo, hi]`` stands against
+    ``alpha``, in the words every null-world text of the lesson uses.
 
-    "below" or "above" only when the whole confidence interval is; else "compatible".
+    "above" or "below" only when the whole interval is; "too few studies to tell" when
+    the interval holds alpha but is more than 10 percentage points wide (it would hold
+    twice alpha too); else "consistent with".
     """
-    where = ("below alpha" if estimate.hi < alpha else "above alpha" if estimate.lo > alpha
-             else "compatible with alpha")
+    level = f"alpha = {alpha:g}"
+    if lo > alpha:
+        return f"above {level}"
+    if hi < alpha:
+        return f"below {level} (conservative)"
+    if hi - lo > 0.1:
+        return f"too few studies to tell it from {level}"
+    return f"consistent with {level}"
+
+
+def fwer_verdict(label, estimate, alpha):
+    """One sentence on an empirical FWER (a ``nullworld.FWEREstimate``) against alpha
+    (:func:`interval_verdict`)."""
     return (f"{_cap(label)}: a false positive in {estimate.rate:.0%} of "
             f"{estimate.n_experiments:,} null studies ({estimate.level:.0%} interval "
-            f"{estimate.lo:.1%} to {estimate.hi:.1%}), {where} = {alpha:g}.")
-
-
-def _promise_verdict(estimate, alpha):
-    """How an FWER estimate stands against the alpha a method promises (its interval)."""
-    if estimate.lo > alpha:
-        return f"above the {alpha:.0%} it promises"
-    if estimate.hi < alpha:
-        return f"below the {alpha:.0%} it promises (conservative)"
-    if estimate.hi - estimate.lo > 0.1:
-        return f"too few studies to tell from {alpha:.0%}"
-    return f"consistent with {alpha:.0%}"
+            f"{estimate.lo:.1%} to {estimate.hi:.1%}), "
+            f"{interval_verdict(estimate.lo, estimate.hi, alpha)}.")
 
 
 def cluster_failure_sentence(result, alpha=None):
@@ -329,7 +333,7 @@ def cluster_failure_sentence(result, alpha=None):
         e = fwer[method]
         parts.append(f"{METHOD_LABELS[method]} found a false positive in {e.n_false} of "
                      f"{e.n_experiments} null studies ({e.rate:.0%}, 95% CI {e.lo:.0%} to "
-                     f"{e.hi:.0%}): {_promise_verdict(e, alpha)}")
+                     f"{e.hi:.0%}): {interval_verdict(e.lo, e.hi, alpha)}")
     text = (f"With {noise} noise and clusters formed at p < {result.cdt_p:g} "
             f"({stat} > {result.cdt_t:.2f}), " + "; ".join(parts) + ".")
     sizes = result.cluster_thresholds(alpha)
@@ -361,8 +365,8 @@ def glm_null_world_sentence(result, alpha=0.05):
     for row in table.itertuples(index=False):
         parts.append(f"{row.method} found a false positive in {row[1]} "
                      f"(FWER {row.FWER:.3f}, 95% CI {row[4]:.3f} to {row[5]:.3f}: "
-                     f"{row.verdict} = {alpha:g}).")
-    above = table[table["verdict"] == "above alpha"]["method"].tolist()
+                     f"{row.verdict}).")
+    above = table[table["verdict"].str.startswith("above")]["method"].tolist()
     if "Manly" in above:
         parts.append("Manly shuffles the data with the nuisance effect still in them; "
                      "that shuffled effect is shared by every voxel, so the shuffled "

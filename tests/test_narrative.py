@@ -141,3 +141,22 @@ def test_finite_population_correction_of_mc_error():
     assert narrative.finite_population_factor(10000, 32768) == pytest.approx(0.8335, abs=1e-3)
     assert "finite-population" in narrative.mc_error_note(10000, 32768)
     assert "no Monte-Carlo error" in narrative.mc_error_note(32768, 32768)
+
+
+@pytest.mark.parametrize("hits, n, words", [
+    (30, 100, "above alpha = 0.05"),            # CI 0.21-0.40: all above
+    (0, 400, "below alpha = 0.05 (conservative)"),  # CI 0-0.009: all below
+    (1, 10, "too few studies to tell it from alpha = 0.05"),  # CI 0.003-0.45
+    (20, 400, "consistent with alpha = 0.05"),  # CI 0.031-0.076
+])
+def test_one_verdict_wording_for_every_null_world(hits, n, words):
+    ci = stats.binomtest(hits, n).proportion_ci(0.95, method="exact")
+    assert narrative.interval_verdict(ci.low, ci.high, 0.05) == words
+    # the GLM null world's table and sentence say it in the same words
+    from glmteach.glm_nullworld import GLMNullWorldResult
+
+    p = np.r_[np.zeros(hits), np.ones(n - hits)]
+    world = GLMNullWorldResult(min_p={"freedman_lane": p}, correlation=0.6,
+                               nuisance_effect=3.0, n_subjects=16, n_voxels=20, n_perm=100)
+    assert world.table(0.05)["verdict"].tolist() == [words]
+    assert f"{words})." in narrative.glm_null_world_sentence(world, 0.05)

@@ -155,7 +155,7 @@ def test_summary_table_and_sentence_come_from_the_numbers():
             e = res.fwer(alpha)[method]
             assert f"{nw.LABELS[method]} found a false positive in {e.n_false} of 20" \
                 in sentence
-            assert (f"above the {alpha:.0%}" in sentence) == any(
+            assert (f"above alpha = {alpha:g}" in sentence) == any(
                 res.fwer(alpha)[m].lo > alpha for m in ("rft_cluster", "cluster"))
         perm = np.median(res.cluster_thresholds(alpha)["cluster"])
         assert f"{perm:.0f} voxels to be significant by permutation" in sentence
