@@ -93,3 +93,30 @@ def embedded16():
 
     maps = gt.load_localizer(n_subjects=16, source="embedded")
     return maps, gt.mask_maps(maps, smoothing_fwhm=8.0)
+
+
+LESSON_SUBJECTS = 8  # 2**7 = 128 distinct flips: the exact null takes a fraction of a second
+
+
+def lesson_state():
+    """A lesson at the embedded data's first 8 subjects, fetched and permuted (all flips)."""
+    from glmteach.widgets import LessonState
+
+    state = LessonState(source="embedded", n_subjects=LESSON_SUBJECTS)
+    state.fetch()
+    state.permute()
+    return state
+
+
+def lesson_reference(state):
+    """The same analysis as ``state``'s, done directly with the statistics API."""
+    import glmteach as gt
+    from glmteach import corrections, glm, masking, permutation
+    from glmteach._flips import n_distinct_flips
+
+    maps = gt.load_localizer(n_subjects=LESSON_SUBJECTS, source="embedded", verbose=0)
+    masked = masking.mask_maps(maps, smoothing_fwhm=state.smoothing_fwhm)
+    tt = glm.one_sample_ttest(masked.Y)
+    field = corrections.random_field(masked.Y, masked.mask, masked.voxel_size_mm)
+    perm = permutation.permutation_test(masked.Y, n_perm=n_distinct_flips(LESSON_SUBJECTS))
+    return masked, tt, field, perm

@@ -2,35 +2,25 @@
 
 import numpy as np
 import pytest
+from conftest import LESSON_SUBJECTS, lesson_reference, lesson_state
 from nibabel.affines import apply_affine
 
-import glmteach as gt
-from glmteach import corrections, glm, masking, narrative, permutation, picking
-from glmteach._flips import n_distinct_flips
+from glmteach import corrections, narrative, permutation, picking
 from glmteach.clusters import cluster_permutation_test
 from glmteach.widgets import ComparisonPanel, FetchPanel, LessonState, TTestPanel
 from glmteach.widgets.readout import cursor_views, method_p_values, voxel_numbers
 
-N_SUBJECTS = 8
+N_SUBJECTS = LESSON_SUBJECTS
 
 
 @pytest.fixture(scope="module")
 def state():
-    s = LessonState(source="embedded", n_subjects=N_SUBJECTS)
-    s.fetch()
-    s.permute()
-    return s
+    return lesson_state()
 
 
 @pytest.fixture(scope="module")
 def reference(state):
-    """The same analysis done directly with the statistics API."""
-    maps = gt.load_localizer(n_subjects=N_SUBJECTS, source="embedded", verbose=0)
-    masked = masking.mask_maps(maps, smoothing_fwhm=state.smoothing_fwhm)
-    tt = glm.one_sample_ttest(masked.Y)
-    field = corrections.random_field(masked.Y, masked.mask, masked.voxel_size_mm)
-    perm = permutation.permutation_test(masked.Y, n_perm=n_distinct_flips(N_SUBJECTS))
-    return masked, tt, field, perm
+    return lesson_reference(state)
 
 
 def column_of(masked, ijk):

@@ -4,34 +4,25 @@ import re
 
 import numpy as np
 import pytest
+from conftest import LESSON_SUBJECTS, lesson_reference, lesson_state
 from scipy import stats
 
-import glmteach as gt
-from glmteach import corrections, data, glm, masking, permutation
+from glmteach import corrections, data, permutation
 from glmteach._flips import n_distinct_flips
 from glmteach.widgets import (ComparisonPanel, FetchPanel, Lesson, LessonState, MaskPanel,
                               STEPS, TTestPanel, check_answer)
 
-N_SUBJECTS = 8  # 2**7 = 128 distinct flips: the exact null takes a fraction of a second
+N_SUBJECTS = LESSON_SUBJECTS
 
 
 @pytest.fixture(scope="module")
 def state():
-    s = LessonState(source="embedded", n_subjects=N_SUBJECTS)
-    s.fetch()
-    s.permute()
-    return s
+    return lesson_state()
 
 
 @pytest.fixture(scope="module")
 def reference(state):
-    """The same analysis done directly with the statistics API."""
-    maps = gt.load_localizer(n_subjects=N_SUBJECTS, source="embedded", verbose=0)
-    masked = masking.mask_maps(maps, smoothing_fwhm=state.smoothing_fwhm)
-    tt = glm.one_sample_ttest(masked.Y)
-    field = corrections.random_field(masked.Y, masked.mask, masked.voxel_size_mm)
-    perm = permutation.permutation_test(masked.Y, n_perm=n_distinct_flips(N_SUBJECTS))
-    return masked, tt, field, perm
+    return lesson_reference(state)
 
 
 def _bold_numbers(text):

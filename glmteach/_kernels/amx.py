@@ -213,26 +213,22 @@ def _release(typingctx):
     return types.void(), codegen
 
 
-@intrinsic
-def _load_rows(typingctx, rows, offset):
-    """Tile 4 <- 16 rows of 32 bfloat16 starting at element ``offset`` of ``rows``."""
-    def codegen(context, builder, signature, args):
-        _call(builder, "llvm.x86.tileloadd64", [_I8, _PTR, _I64],
-              [_I8(4), _address(context, builder, signature.args[0], args[0], args[1]),
-               _I64(2 * K)])
-        return context.get_dummy_value()
-    return types.void(rows, types.int64), codegen
+def _tile_loader(tile):
+    """An intrinsic ``load(array, offset)``: tile ``tile`` <- 16 rows of 64 bytes from
+    element ``offset`` of ``array`` (rows 64 bytes apart)."""
+    @intrinsic
+    def load(typingctx, array, offset):
+        def codegen(context, builder, signature, args):
+            _call(builder, "llvm.x86.tileloadd64", [_I8, _PTR, _I64],
+                  [_I8(tile), _address(context, builder, signature.args[0], args[0], args[1]),
+                   _I64(2 * K)])
+            return context.get_dummy_value()
+        return types.void(array, types.int64), codegen
+    return load
 
 
-@intrinsic
-def _load_voxels(typingctx, tiles, offset):
-    """Tile 5 <- the residual tile starting at element ``offset`` of ``tiles``."""
-    def codegen(context, builder, signature, args):
-        _call(builder, "llvm.x86.tileloadd64", [_I8, _PTR, _I64],
-              [_I8(5), _address(context, builder, signature.args[0], args[0], args[1]),
-               _I64(2 * K)])
-        return context.get_dummy_value()
-    return types.void(tiles, types.int64), codegen
+_load_rows = _tile_loader(4)  # 16 rearranged rows of 32 bfloat16 (uint16 bit patterns)
+_load_voxels = _tile_loader(5)  # one residual tile (16 pairs of dimensions x 16 voxels)
 
 
 @intrinsic
