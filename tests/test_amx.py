@@ -13,6 +13,7 @@ needs_amx = pytest.mark.skipif(not amx.available(),
 
 def test_availability_follows_the_switch_the_size_and_the_cpu_override(monkeypatch):
     check = amx.available.__wrapped__  # not the cached answer
+    assert check() == amx.available()
     assert not check(amx.K + 1)  # more than one tile row of residual dimensions
     monkeypatch.setenv("GLMTEACH_AMX", "0")
     assert not check()
@@ -20,6 +21,9 @@ def test_availability_follows_the_switch_the_size_and_the_cpu_override(monkeypat
     import numba
 
     monkeypatch.setattr(numba.config, "CPU_NAME", "generic")  # a portable cache
+    assert not check()
+    monkeypatch.setattr(numba.config, "CPU_NAME", None)
+    monkeypatch.setattr(numba.config, "DISABLE_JIT", True)  # Python, not machine code
     assert not check()
 
 

@@ -13,7 +13,7 @@ refined per rearrangement instead of 1.2), but they remain upper bounds, and the
 refinement gives the same maximum, bit for bit, as the float32 screen.
 
 :func:`available` says whether this path may run: x86-64 Linux, a CPU that LLVM (numba's
-compiler) reports with ``amx-tile`` and ``amx-bf16``, no CPU override for numba, the
+compiler) reports with ``amx-tile`` and ``amx-bf16``, numba compiling for this CPU, the
 operating system granting the process the tile state (``arch_prctl``), at most 32
 residual dimensions (one tile of 32 bfloat16), and ``GLMTEACH_AMX`` not set to ``0``.
 Nothing here is compiled unless it is: LLVM stops the process when asked for AMX
@@ -52,8 +52,8 @@ def available(m=K):
         import llvmlite.binding as llvm
         import numba
 
-        if numba.config.CPU_NAME or numba.config.CPU_FEATURES:
-            return False  # compiling for another CPU (a portable cache): no AMX
+        if numba.config.CPU_NAME or numba.config.CPU_FEATURES or numba.config.DISABLE_JIT:
+            return False  # compiling for another CPU (a portable cache), or not compiling
         features = llvm.get_host_cpu_features()
         if not (features.get("amx-tile") and features.get("amx-bf16")):
             return False
