@@ -21,6 +21,7 @@ maximum; the result is the :class:`~glmteach.permutation.PermutationResult` of t
 one-sample test, with the same conventions (observed first, prefixes, exact enumeration).
 """
 
+import functools
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -295,10 +296,17 @@ def _single_threaded_blas(needed):
     if not needed:
         yield
         return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         yield
+
+
+@functools.lru_cache(maxsize=None)
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries, found once (finding them takes
+    ~7 ms, a few percent of a 10,000-permutation test)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _rearranged_rows(M, W, arrangement, start, stop):

@@ -446,3 +446,32 @@ def test_both_errors_draws_distinct_rearrangements_with_prefixes():
     keys = {r.tobytes() + s.tobytes() for r, s in zip(large.flips.rows, large.flips.signs)}
     assert len(keys) == 400 and (large.flips.signs[:, 0] == 1).all()  # two-sided: s_0 = +1
     assert large.flips.n_distinct == factorial(9) * 2**8 and not large.exact
+
+
+def test_blas_runs_one_thread_during_the_screen_and_gets_its_threads_back(monkeypatch):
+    # each numba thread runs its own small products: BLAS threads on top would oversubscribe
+    from threadpoolctl import threadpool_info
+
+    from glmteach import glm_permutation as gp
+    from glmteach._kernels import amx
+    from glmteach._kernels import glm as kernels
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen = []
+    for module in (kernels, amx):
+        original = module.screen
+
+        def recording(*args, original=original):
+            seen.append(blas_threads())
+            return original(*args)
+
+        monkeypatch.setattr(module, "screen", recording)
+    before = blas_threads()
+    rng = np.random.default_rng(9)
+    X = covariate_design(10, seed=9)
+    gt.glm_permutation_test(rng.standard_normal((10, 3 * gp.BLOCK)), X, [0, 1, 0],
+                            n_perm=300)
+    assert seen and all(threads == {1} for threads in seen)
+    assert blas_threads() == before
