@@ -69,8 +69,8 @@ def projection_error(row_error, row_norm, voxel_error, voxel_norm):
     With ``A'``, ``e'`` the bfloat16 values, ``A' e' - A e = (A' - A) e' + A (e' - e)``:
     at most ``row_error voxel_norm + row_norm voxel_error`` (largest norms of the rows'
     and voxels' rounding errors and of the rows and rounded voxels, measured by
-    :func:`row_tiles` and :func:`residual_tiles`, not assumed: about half the worst case
-    of ``2 * 2**-8``). The tile sums the 32 exact products in float32 (``34 u`` of
+    :func:`row_tiles` and :func:`residual_tiles`, not assumed: 0.0059 on the lesson's
+    data, three quarters of the worst case ``2 * 2**-8``). The tile sums the 32 exact products in float32 (``34 u`` of
     ``row_norm voxel_norm`` more) and flushes values below 2**-126 to zero; 5% added for
     margin.
     """
