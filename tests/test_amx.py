@@ -89,3 +89,20 @@ def test_more_than_32_residual_dimensions_use_the_float32_screen(monkeypatch):
     X = np.column_stack([rng.standard_normal(40), np.ones(40)])
     res = gt.glm_permutation_test(rng.standard_normal((40, 300)), X, [1, 0], n_perm=200)
     assert not calls and res.n_flips == 200
+
+
+def test_bit_casts_round_trip_whatever_the_integer_width():
+    from numba import njit
+
+    from glmteach._kernels.glm import _bits, _float
+
+    @njit
+    def casts(x):
+        bits = _bits(x)
+        return bits, _float(bits), _float(np.int64(bits) & 0xFFFFFFFF), _float(np.uint16(1))
+
+    for value in (1.0, -2.5, 0.0, 3.0e-39):  # the last one denormal
+        bits, same, from_wide, smallest = casts(np.float32(value))
+        assert bits == np.float32(value).view(np.int32)
+        assert same == from_wide == np.float32(value)
+        assert smallest == np.uint32(1).view(np.float32)  # zero-extended, not truncated

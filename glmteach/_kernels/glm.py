@@ -60,14 +60,17 @@ def _bits(typingctx, x):
 
 @intrinsic
 def _float(typingctx, x):
-    """The float32 whose bit pattern is the int32 ``x`` (inverse of :func:`_bits`)."""
+    """The float32 whose bit pattern is the low 32 bits of the integer ``x`` (inverse of
+    :func:`_bits`)."""
     if not isinstance(x, types.Integer):
         return None
 
     def codegen(context, builder, signature, args):
         value = args[0]
-        if x.bitwidth != 32:
+        if x.bitwidth > 32:
             value = builder.trunc(value, ir.IntType(32))
+        elif x.bitwidth < 32:
+            value = builder.zext(value, ir.IntType(32))
         return builder.bitcast(value, ir.FloatType())
 
     return types.float32(x), codegen
