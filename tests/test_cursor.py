@@ -7,7 +7,8 @@ from nibabel.affines import apply_affine
 
 from glmteach import corrections, narrative, permutation, picking
 from glmteach.clusters import cluster_permutation_test
-from glmteach.widgets import ComparisonPanel, FetchPanel, LessonState, TTestPanel
+from glmteach.widgets import (ComparisonPanel, FetchPanel, LessonState, MaskPanel,
+                              TTestPanel)
 from glmteach.widgets.readout import cursor_views, method_p_values, voxel_numbers
 
 N_SUBJECTS = LESSON_SUBJECTS
@@ -87,6 +88,14 @@ def picking_marks(figure, ijk):
     from glmteach.render.slices import projection_marks
 
     return projection_marks(figure, ijk)
+
+
+def picking_pixels(png):
+    from io import BytesIO
+
+    from PIL import Image
+
+    return np.asarray(Image.open(BytesIO(png)).convert("RGB")).astype(int)
 
 
 def test_click_on_a_subject_map_and_on_the_comparison_maps(state, reference):
@@ -217,6 +226,44 @@ def test_slice_view_follows_the_cursor_and_its_clicks_move_it(state, reference):
     assert state.cursor.source == "key"
 
 
+def test_mask_slices_follow_the_cursor_and_say_whether_it_is_tested(state, reference):
+    masked = reference[0]
+    panel = MaskPanel(state, background=False)
+    slices, figure = panel.mask_slices, panel.mask_slices._figure
+    size = abs(masked.affine[2, 2])
+    # in the mask: the peak; a click on the axial slice 2 voxels to its right keeps z
+    column = int(np.argmax(reference[1].t))
+    target = tuple(np.argwhere(masked.mask)[column])
+    state.point_at_voxel(target, "peak")
+    xyz = apply_affine(masked.affine, target)
+    assert np.allclose(figure.cut_mm(), xyz)
+    assert "is in the group mask" in slices.caption.value
+    assert f"one of the {masked.n_voxels:,} tests" in slices.image.alt
+    px, py = picking.axes_pixel(figure.axes["z"], xyz[0] + 2 * size, xyz[1])
+    slices.image.click(px, py)
+    assert state.cursor.source == "mask"
+    np.testing.assert_allclose(state.cursor.xyz, xyz + [2 * size, 0, 0])
+    # each position's caption agrees with the mask, inside and outside the brain
+    for key in ("PageUp", "ArrowLeft"):
+        slices.image.press(key)
+        assert state.cursor.source == "key"
+        inside = bool(masked.mask[state.cursor.ijk])
+        assert ("is in the group mask" in slices.caption.value) == inside
+    corner = picking.axes_pixel(figure.axes["z"], *(figure.grid.extents["z"][i] + 1.0
+                                                    for i in (0, 2)))
+    slices.image.click(*corner)
+    assert not masked.mask[state.cursor.ijk]
+    assert "outside the group mask: no test at this voxel" in slices.caption.value
+    # the picture: the mask's voxels tinted orange at the cursor's axial slice, others grey
+    state.point_at_voxel(target, "peak")
+    pixels = picking_pixels(slices.image.value)
+    orange = lambda rgb: int(rgb[0]) - int(rgb[2]) > 40
+    for ijk in ((target[0] + 3, target[1], target[2]), (1, 1, target[2])):
+        point = apply_affine(masked.affine, ijk)
+        px, py = picking.axes_pixel(figure.axes["z"], point[0], point[1])
+        assert orange(pixels[int(py), int(px)]) == bool(masked.mask[ijk])
+
+
 def test_sign_flip_explainer_follows_the_cursor(state, reference):
     from glmteach.widgets.labs import SignFlipExplainer
 
@@ -250,6 +297,7 @@ def test_failures_show_one_line_not_a_traceback(state, monkeypatch):
     from glmteach.widgets.clickable import ClickableImage
 
     views = cursor_views(state)
+    mask = MaskPanel(state, background=False).mask_slices
 
     def broken(*args, **kwargs):
         raise RuntimeError("slice drawing failed\nsecond line")
@@ -258,6 +306,7 @@ def test_failures_show_one_line_not_a_traceback(state, monkeypatch):
     state.move_cursor("ArrowUp")  # the state change itself goes through
     assert state.cursor.source == "key"
     assert views.slices.caption.value == "<i>slice drawing failed</i>"
+    assert mask.caption.value == "<i>slice drawing failed</i>"
     image = ClickableImage()
     image.on_click(lambda px, py: broken())
     image.click(3, 4)  # logged, not raised

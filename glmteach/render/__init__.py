@@ -3,7 +3,8 @@
 - :mod:`.grid`: :class:`BrainGrid` (a mask's voxels in RAS order, projections, outline).
 - :mod:`.glass`: :class:`GlassBrainFigure`, live maximum-intensity projections.
 - :mod:`.histogram`: :class:`HistogramFigure` (thresholds on a null distribution).
-- :mod:`.mask`: :class:`MaskFigure` (the group mask over the MNI template).
+- :mod:`.slices`: :class:`~.slices.SliceFigure` (three slices through the cursor: a map,
+  or the group mask, over the MNI template) and what a click on a picture points at.
 - :mod:`.static`: :func:`static_glass_brain` (nilearn, for reports).
 - colours and colour maps come from :mod:`glmteach.palette`.
 """
@@ -13,11 +14,10 @@ from ._canvas import FONT_SIZE, PNG_DPI, _LiveFigure, figure_png, new_figure, rg
 from .glass import GlassBrainFigure
 from .grid import VIEWS, BrainGrid, mni_brain_mask, mni_template, signed_mip
 from .histogram import HistogramFigure
-from .mask import MaskFigure
 from .static import static_glass_brain
 
 __all__ = [
-    "FONT_SIZE", "PNG_DPI", "VIEWS", "BrainGrid", "GlassBrainFigure", "HistogramFigure", "MaskFigure",
+    "FONT_SIZE", "PNG_DPI", "VIEWS", "BrainGrid", "GlassBrainFigure", "HistogramFigure",
     "figure_png", "mni_brain_mask", "mni_template", "new_figure", "rgba_png",
     "sequential_cmap", "signed_cmap", "signed_mip", "static_glass_brain",
 ]

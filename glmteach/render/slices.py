@@ -46,13 +46,21 @@ class SliceFigure:
     with_title : bool
         Room for the title of :meth:`set_volume` (False: the caller writes it elsewhere,
         and a new map never redraws the frame).
+    cmap : matplotlib colormap, optional
+        Colours of the map (default: the t map's diverging one).
+    colorbar : bool
+        Draw the colour bar (False: a one-colour overlay such as a mask needs none).
+    opacity : float
+        How much of the map's colour covers the template (1: opaque).
     """
 
     def __init__(self, grid, vmax=6.0, panel_height=2.0, colorbar_label="t", template=None,
-                 with_title=True):
+                 with_title=True, cmap=None, colorbar=True, opacity=1.0):
         self.grid = grid
-        self.cmap = signed_cmap()
+        self.cmap = signed_cmap() if cmap is None else cmap
         self.norm = colors.Normalize(-vmax, vmax)
+        self.opacity = float(opacity)
+        self._colorbar = colorbar
         self.volume, self.threshold = None, 0.0
         self.cut = tuple(int(n) // 2 for n in grid.shape)  # canonical indices
         if template is None:
@@ -77,7 +85,7 @@ class SliceFigure:
         extents = self.grid.extents
         mm = [(extents[v][1] - extents[v][0], extents[v][3] - extents[v][2]) for v in _VIEWS]
         scale = height / max(h for _, h in mm)
-        gap, bottom, bar_w = 0.08, 0.25, 0.8
+        gap, bottom, bar_w = 0.08, 0.25, (0.8 if self._colorbar else 0.0)
         fig_w = sum(w for w, _ in mm) * scale + gap * 4 + bar_w
         fig_h = height + top + bottom
         fig = new_figure(fig_w, fig_h)
@@ -87,6 +95,8 @@ class SliceFigure:
                                w * scale / fig_w, h * scale / fig_h])
             left += w * scale + gap
             self._draw_view(ax, view)
+        if not self._colorbar:
+            return fig
         cax = fig.add_axes([(fig_w - bar_w + 0.12) / fig_w, bottom / fig_h, 0.13 / fig_w,
                             height / fig_h])
         bar = fig.colorbar(ScalarMappable(self.norm, self.cmap), cax=cax)
@@ -163,7 +173,11 @@ class SliceFigure:
             data = self._take(self.volume, view)
             shown = (np.abs(data) >= self.threshold) & (data != 0)
             levels = np.clip(self.norm(data[shown]), 0, 1)
-            rgba[shown] = self._lut[(levels * 255).astype(int)]
+            colour = self._lut[(levels * 255).astype(int)]
+            if self.opacity < 1:
+                colour[:, :3] = (self.opacity * colour[:, :3]
+                                 + (1 - self.opacity) * rgba[shown, :3] + 0.5)
+            rgba[shown] = colour
         return rgba
 
     def to_png(self):

@@ -7,15 +7,19 @@ them like a learner does. Pictures are PNG bytes in ``ipywidgets.Image`` widgets
 """
 
 import html
+import threading
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib import colors
 from traitlets import link
 
 from .. import narrative, palette, render
+from ..render import slices as slice_pictures
 from ._helpers import Panel, ProgressRow, describe, drawing, message_html, png_image
+from .clickable import ClickableImage
 from .cursor import abs_t_volume, clickable_projection
-from .readout import cursor_views
+from .readout import CursorSlices, _never_raises, cursor_views
 
 
 # Picture sizes in pixels (figures are drawn at 72 dpi, shown at their own size): a
@@ -151,6 +155,69 @@ def _nice(value):
             return float(step * exponent)
 
 
+class MaskSlices(CursorSlices):
+    """The group mask on three slices of the MNI template, through the lesson's cursor.
+
+    A click on a slice points the cursor at that voxel (the slice's depth stays), and the
+    cursor keys move it one voxel: the slices follow, and the caption says whether the
+    cursor's voxel is one of the tested voxels. Before the first click the slices cut
+    through the mask's centre.
+    """
+
+    def __init__(self, state):
+        self.state = state
+        self.image = ClickableImage(alt="slices of the group mask")
+        self.image.cursor = self  # (describe: a clickable picture says what clicks do)
+        self.caption = widgets.HTML(layout=widgets.Layout(max_width="700px"))
+        self.widget = widgets.VBox([self.image, self.caption])
+        self._figure = self._grid = self._masked = None
+        self._lock = threading.RLock()
+        self.image.on_click(self.click)
+        self.image.on_key(state.move_cursor)
+        state.observe(self._on_cursor, names="cursor")
+
+    @_never_raises
+    def set_masked(self, masked, grid):
+        """Draw a (new) group mask; the cut stays at the cursor, else the mask's centre."""
+        with self._lock:
+            self._masked, self._grid = masked, grid
+            self._figure = slice_pictures.SliceFigure(
+                grid, vmax=1.0, panel_height=240 / PX, with_title=False, colorbar=False,
+                cmap=colors.ListedColormap([palette.MASK]), opacity=0.55)
+            self._figure.set_volume(grid.volume(np.ones(masked.n_voxels)), threshold=0.5)
+            cursor = self.state.cursor
+            if cursor is not None:
+                self._figure.set_cursor(self._abc(cursor))
+            else:
+                self._figure.set_cursor(np.round(np.argwhere(grid.mask).mean(axis=0)))
+            self._redraw()
+
+    def click(self, px, py):
+        """Point the cursor at the voxel under pixel (px, py) of the picture."""
+        if self._figure is None:
+            return None
+        ijk = self._figure.pick(px, py)
+        return None if ijk is None else self.state.point_at_voxel(ijk, "mask")
+
+    def _redraw(self):
+        x, y, z = self._figure.cut_mm()
+        n = self._masked.n_voxels
+        where = f"x = {x:.0f}, y = {y:.0f}, z = {z:.0f} mm"
+        cursor = self.state.cursor
+        if cursor is None:
+            said = f"Slices through the mask's centre ({where})."
+        elif self.state.cursor_column is not None:
+            said = (f"The cursor ({where}) is in the group mask: this voxel is one of the "
+                    f"{n:,} tests.")
+        else:
+            said = (f"The cursor ({where}) is outside the group mask: no test at this "
+                    "voxel.")
+        self.image.value = self._figure.to_png()
+        self.caption.value = f"<div style='font-size:12px'>{html.escape(said)}</div>"
+        describe(self.image, f"The group mask ({n:,} voxels) in orange over three slices of "
+                             f"the MNI template, with the cursor's crosshair in green. {said}")
+
+
 class MaskPanel(Panel):
     """Step 2: smoothing and the group mask over the MNI template."""
 
@@ -166,15 +233,16 @@ class MaskPanel(Panel):
                                                     style={"description_width": "initial"})
         self.progress = ProgressRow(s, ["remask"], "masking", stoppable=False)
         self.count = widgets.HTML()
-        self.mask_image, self.subject_image = png_image(), png_image()
+        self.mask_slices = MaskSlices(s)
+        self.mask_image, self.subject_image = self.mask_slices.image, png_image()
         # not a traitlets link: a refused change must be able to snap both back
         self.smoothing_slider.value = s.smoothing_fwhm
         self.smoothing_slider.observe(self._on_slider, names="value")
         s.observe(self._on_smoothing, names="smoothing_fwhm")
         s.observe(self._on_masked, names="masked")
         self.widget.children = [self.smoothing_slider, self.progress.widget, self.message,
-                                self.count, self.mask_image, self.subject_image]
-        self._mask_figure = self._subject_figure = None
+                                self.count, self.mask_slices.widget, self.subject_image]
+        self._subject_figure = None
         self._snapping = False
         self._on_masked()
 
@@ -218,13 +286,7 @@ class MaskPanel(Panel):
         grid = _grid_of(masked)
         self.count.value = (f"<b>{masked.n_voxels:,}</b> voxels in the group mask "
                             f"(= {masked.n_voxels:,} tests). {html.escape(masked.summary())}")
-        if self._mask_figure is None:
-            self._mask_figure = render.MaskFigure(grid, panel_height=240 / PX)
-        else:
-            self._mask_figure.set_mask(grid)
-        self.mask_image.value = self._mask_figure.to_png()
-        describe(self.mask_image, f"The group mask ({masked.n_voxels:,} voxels) in orange over "
-                                  "three slices of the MNI template.")
+        self.mask_slices.set_masked(masked, grid)
         first = masked.Y[0]
         figure = render.GlassBrainFigure(
             grid, [f"{masked.subjects[0]} after smoothing (FWHM "

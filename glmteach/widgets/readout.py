@@ -328,7 +328,26 @@ def _never_raises(method):
     return safe
 
 
-class SliceView:
+class CursorSlices:
+    """Base of the pictures that show a ``SliceFigure`` through the lesson's cursor: they
+    follow it (subclasses define ``_redraw``, and set ``state``, ``_figure``, ``_grid``,
+    ``_lock`` and ``caption``)."""
+
+    def _abc(self, cursor):
+        from ..picking import to_canonical
+
+        return to_canonical(cursor.ijk, self._grid._ornt, self._grid.original_shape)
+
+    @_never_raises
+    def _on_cursor(self, change):
+        with self._lock:
+            if self._figure is None or change["new"] is None:
+                return
+            self._figure.set_cursor(self._abc(change["new"]))
+            self._redraw()
+
+
+class SliceView(CursorSlices):
     """Slices through the cursor of the t map or of one method's surviving voxels."""
 
     def __init__(self, state):
@@ -413,19 +432,9 @@ class SliceView:
         if showing_t == (change["name"] == "p_threshold"):
             self._draw_map()
 
-    def _abc(self, cursor):
-        from ..picking import to_canonical
-
-        return to_canonical(cursor.ijk, self._grid._ornt, self._grid.original_shape)
-
-    @_never_raises
-    def _on_cursor(self, change):
-        with self._lock:
-            if self._figure is None or change["new"] is None:
-                return
-            self._figure.set_cursor(self._abc(change["new"]))
-            self.image.value = self._figure.to_png()
-            self.caption.value = self._caption()
+    def _redraw(self):
+        self.image.value = self._figure.to_png()
+        self.caption.value = self._caption()
 
     def _on_click(self, px, py):
         if self._figure is None:
