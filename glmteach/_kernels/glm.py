@@ -77,6 +77,15 @@ def _float(typingctx, x):
 
 
 @jit
+def _side(a, two_sided):
+    """Bits of the numerator's side of ``a``: ``|a|`` (two-sided) or ``max(a, 0)``, a
+    float32 >= 0 whose bit pattern orders as its value."""
+    if two_sided:
+        return np.int32(_bits(a) & np.int32(0x7FFFFFFF))
+    return _bits(max(a, np.float32(0.0)))
+
+
+@jit
 def screen_tile(P, n_tile, n_seg, r, two_sided, d32, one_minus, out, first, work):
     """Per segment of voxels, an upper bound of ``q`` for each rearrangement of a tile.
 
@@ -106,8 +115,6 @@ def screen_tile(P, n_tile, n_seg, r, two_sided, d32, one_minus, out, first, work
     work : ndarray of float32, shape (SEGMENT,)
         Scratch space (the caller's), used when ``r > 3``.
     """
-    sign = np.int32(0x7FFFFFFF)
-    zero = np.float32(0.0)
     for k in range(n_tile):
         i = k * r
         for s in range(n_seg):
@@ -116,26 +123,22 @@ def screen_tile(P, n_tile, n_seg, r, two_sided, d32, one_minus, out, first, work
             if r == 1:
                 for v in range(SEGMENT):
                     a = P[i, s, v]
-                    side = _bits(a) & sign if two_sided else _bits(max(a, zero))
-                    top_a = max(top_a, np.int32(side))
+                    top_a = max(top_a, _side(a, two_sided))
                     top_e = max(top_e, _bits(a * a))
             elif r == 2:
                 for v in range(SEGMENT):
                     a, b = P[i, s, v], P[i + 1, s, v]
-                    side = _bits(a) & sign if two_sided else _bits(max(a, zero))
-                    top_a = max(top_a, np.int32(side))
+                    top_a = max(top_a, _side(a, two_sided))
                     top_e = max(top_e, _bits(a * a + b * b))
             elif r == 3:  # two moving nuisance directions: the covariate design
                 for v in range(SEGMENT):
                     a, b, c = P[i, s, v], P[i + 1, s, v], P[i + 2, s, v]
-                    side = _bits(a) & sign if two_sided else _bits(max(a, zero))
-                    top_a = max(top_a, np.int32(side))
+                    top_a = max(top_a, _side(a, two_sided))
                     top_e = max(top_e, _bits(a * a + b * b + c * c))
             else:
                 for v in range(SEGMENT):
                     a = P[i, s, v]
-                    side = _bits(a) & sign if two_sided else _bits(max(a, zero))
-                    top_a = max(top_a, np.int32(side))
+                    top_a = max(top_a, _side(a, two_sided))
                     work[v] = a * a
                 for j in range(1, r):
                     for v in range(SEGMENT):
