@@ -366,7 +366,7 @@ def glm_null_world_sentence(result, alpha=0.05):
         parts.append(f"{row.method} found a false positive in {row[1]} "
                      f"(FWER {row.FWER:.3f}, 95% CI {row[4]:.3f} to {row[5]:.3f}: "
                      f"{row.verdict}).")
-    above = table[table["verdict"].str.startswith("above")]["method"].tolist()
+    above = table[table["CI low"] > alpha]["method"].tolist()  # interval_verdict's "above"
     if "Manly" in above:
         parts.append("Manly shuffles the data with the nuisance effect still in them; "
                      "that shuffled effect is shared by every voxel, so the shuffled "
